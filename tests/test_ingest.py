@@ -1,0 +1,98 @@
+"""Ingest into a real Chroma store: idempotent, atomic version switch, bad files refused, model checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.factory import open_store
+from ingest.pipeline import ingest_paths, writer_lock
+from ingest.types import CitechatError
+from tests.conftest import ARTICLE_PATH, make_settings
+
+
+def copy_article(folder: Path, name: str = "scleromyxedema.txt") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    target.write_text(ARTICLE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+def test_ingest_is_idempotent(tmp_path, settings, store, embedder):
+    path = copy_article(tmp_path / "articles")
+    first = ingest_paths([path], settings, store, embedder)
+    assert [(r.slug, r.status, r.chunks) for r in first] == [("scleromyxedema", "added", 26)]
+    calls = []
+    second = ingest_paths([path], settings, store, embedder, progress=lambda *a: calls.append(a))
+    assert [r.status for r in second] == ["unchanged"]
+    assert calls == []  # nothing was embedded again
+    versions = store.versions()
+    assert len(store.chunks(versions)) == 26
+
+
+def test_changed_article_replaces_its_chunks(tmp_path, settings, store, embedder):
+    path = copy_article(tmp_path / "articles")
+    ingest_paths([path], settings, store, embedder)
+    old_version = store.versions()["scleromyxedema"]
+    text = path.read_text(encoding="utf-8").replace("Extremely rare disorder", "Very uncommon disorder")
+    path.write_text(text, encoding="utf-8")
+    [result] = ingest_paths([path], settings, store, embedder)
+    assert result.status == "updated"
+    new_version = store.versions()["scleromyxedema"]
+    assert new_version != old_version
+    chunks = store.chunks({"scleromyxedema": new_version})
+    assert any(c.text == "Very uncommon disorder" for c in chunks)
+    assert not any("Extremely rare" in c.text for c in chunks)
+    assert store.chunks({"scleromyxedema": old_version}) == []  # the old version is gone
+
+
+def test_several_articles_side_by_side(tmp_path, settings, store, embedder):
+    folder = tmp_path / "articles"
+    copy_article(folder)
+    (folder / "gout.md").write_text("# Gout\n\n## Treatment\n\n- Colchicine is used for flares. 1\n",
+                                    encoding="utf-8")
+    results = ingest_paths([folder], settings, store, embedder)
+    assert sorted(r.slug for r in results) == ["gout", "scleromyxedema"]
+    assert [r.title for r in store.articles()] == ["Gout", "What is Scleromyxedema?"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"Caf\xe9 au lait spots\n\nText.", "not valid UTF-8"),
+    (b"Personalize\n\nHelp us tailor your experience\n", "No article text"),
+])
+def test_bad_files_are_refused_and_the_store_is_untouched(tmp_path, settings, store, embedder, content,
+                                                           message):
+    good = copy_article(tmp_path / "articles")
+    ingest_paths([good], settings, store, embedder)
+    before = store.versions()
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    with pytest.raises(CitechatError, match=message):
+        ingest_paths([good, bad], settings, store, embedder)
+    assert store.versions() == before
+    assert len(store.chunks(before)) == 26
+
+
+def test_oversized_file_is_refused(tmp_path, embedder):
+    settings = make_settings(tmp_path / "home", max_article_bytes=1000)
+    store = open_store(settings, embedder.name, embedder.dimension)
+    with pytest.raises(CitechatError, match="over the 1,000-byte limit"):
+        ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    assert store.versions() == {}
+
+
+def test_store_from_another_model_is_refused(settings, store, embedder):
+    ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    other = open_store(settings.model_copy(update={"embedding_model": "all-mpnet-base-v2"}),
+                       "all-mpnet-base-v2", 768)
+    with pytest.raises(CitechatError, match="built with the embedding model 'all-MiniLM-L6-v2'"):
+        other.articles()
+
+
+def test_a_second_writer_gives_up_with_a_clear_message(settings, store, embedder):
+    with writer_lock(settings), pytest.raises(CitechatError, match="Another ingest"):
+        ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    assert store.versions() == {}
