@@ -19,7 +19,7 @@ def chunk_article(article: Article, version: str) -> list[Chunk]:
             digest = hashlib.sha256(f"{article.slug}\0{version}\0{start}\0{text}".encode()).hexdigest()
             chunks.append(Chunk(
                 id=f"{article.slug}:{digest[:24]}", article=article.slug, section=" > ".join(block.section),
-                text=text, start=start, end=end, order=len(chunks), sentences=tuple(run),
+                text=text, start=start, end=end, order=len(chunks), sentences=tuple(run), kind=block.kind,
             ))
     return chunks
 

@@ -20,7 +20,7 @@ from ingest.store import Store
 from ingest.types import Article, CitechatError
 
 # Bump when parsing or chunking changes what an unchanged file turns into: it forces a re-ingest.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 Progress = Callable[[str, int, int], None]

@@ -51,13 +51,13 @@ class Settings(BaseSettings):
     )
     retrieve_k: int = Field(default=20, description="Candidates taken from each of the lexical and dense sides.")
     max_answer_sentences: int = Field(default=4, description="Most sentences in an extractive answer.")
-    answer_relative_floor: float = Field(
-        default=0.62,
-        description="A sentence joins the answer when its score is at least this share of the best one.",
+    answer_margin: float = Field(
+        default=0.08,
+        description="A sentence joins the answer when its score is within this margin of the best one.",
     )
     abstain_below: float = Field(
-        default=0.32,
-        description="Abstain when the best passage scores below this (0-1); calibrated on the eval dev split.",
+        default=0.38,
+        description="Abstain when the best passage scores below this; calibrated on the eval dev split.",
     )
     ingest_lock_timeout: float = Field(
         default=3.0, description="Seconds a second ingest waits for the writer lock before giving up."

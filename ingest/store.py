@@ -172,7 +172,7 @@ def _version_filter(versions: dict[str, str]) -> dict[str, Any]:
 def _chunk_metadata(chunk: Chunk, version: str) -> dict[str, Any]:
     return {
         "article": chunk.article, "version": version, "section": chunk.section, "start": chunk.start,
-        "end": chunk.end, "order": chunk.order,
+        "end": chunk.end, "order": chunk.order, "kind": chunk.kind,
         "sentences": json.dumps([[s.start, s.end, list(s.refs)] for s in chunk.sentences]),
     }
 
@@ -181,7 +181,7 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     sentences = tuple(Sentence(int(s), int(e), tuple(r)) for s, e, r in json.loads(meta["sentences"]))
     return Chunk(id=chunk_id, article=str(meta["article"]), section=str(meta["section"]), text=text,
                  start=int(meta["start"]), end=int(meta["end"]), order=int(meta["order"]),
-                 sentences=sentences)
+                 sentences=sentences, kind=str(meta.get("kind", "paragraph")))
 
 
 def _record(slug: str, text: str, meta: dict[str, Any]) -> ArticleRecord:

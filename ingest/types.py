@@ -70,6 +70,7 @@ class Chunk:
     end: int
     order: int
     sentences: tuple[Sentence, ...]
+    kind: str = "paragraph"
 
     @property
     def refs(self) -> tuple[int, ...]:

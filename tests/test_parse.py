@@ -80,7 +80,8 @@ def test_spans_slice_the_article_back(article):
 
 
 def test_markdown_and_html_give_the_same_tree():
-    markdown = "# Topic\n\nIntro sentence. 1\n\n## Part A\n\n- Point one 2, 3\n- Point **two**\n\n## Part B\n\nMore text."
+    markdown = ("# Topic\n\nIntro sentence. 1\n\n## Part A\n\n- Point one 2, 3\n- Point **two**\n\n"
+                "## Part B\n\nMore text.")
     html = ("<html><head><title>x</title><script>alert(1)</script></head><body><nav>Menu</nav><h1>Topic</h1>"
             "<p>Intro sentence. 1</p><h2>Part A</h2><ul><li>Point one 2, 3</li><li>Point <b>two</b></li></ul>"
             "<h2>Part B</h2><p>More text.</p></body></html>")

@@ -1,0 +1,44 @@
+# citechat: `make run` sets everything up and serves the chat; `make test` runs the checks CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_DISABLE_TELEMETRY := 1
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run ingest chat test lint typecheck pytest clean
+
+install: $(STAMP)
+
+# CPU torch first: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml requirements-torch-cpu.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --retries 0 -r requirements-torch-cpu.txt
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+ingest: install
+	$(BIN)/citechat ingest ingest/bundled
+
+run: ingest
+	$(BIN)/citechat chat
+
+chat: install
+	$(BIN)/citechat chat
+
+lint: install
+	$(BIN)/ruff check ingest assistant ui eval tests
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

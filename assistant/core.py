@@ -1,0 +1,184 @@
+"""The Assistant: answers questions about the ingested articles with cited passages, or abstains."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from assistant import messages
+from assistant.compose import cite, compose, select
+from assistant.corpus import Corpus
+from assistant.lexicon import Lexicon, load_lexicon
+from assistant.query import Query, build_query, topical_words
+from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, rank
+from assistant.scope import check_terms, has_figure, is_instruction, wants_figure
+from assistant.text import all_stems, stem
+from assistant.validate import clean_history, clean_question
+from ingest.embedder import Embedder
+from ingest.settings import Settings
+from ingest.store import ArticleRecord, Store
+from ingest.types import CitechatError, Reply
+
+StreamEvent = str | Reply
+
+
+class Assistant:
+    """Question answering over the store; safe to share between threads."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder,
+                 lexicon: Lexicon | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.lexicon = lexicon or load_lexicon()
+        self._corpus: Corpus | None = None
+        self._versions: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Assistant:
+        """Return an assistant on the configured store, ingesting the bundled articles if it is empty."""
+        from ingest.factory import load_embedder, open_store
+        from ingest.pipeline import ingest_paths
+
+        settings = settings or Settings()
+        embedder = load_embedder(settings)
+        store = open_store(settings, embedder.name, embedder.dimension)
+        if not store.versions():
+            ingest_paths([settings.bundled_articles_dir], settings, store, embedder)
+        assistant = cls(settings, store, embedder)
+        assistant.corpus()
+        return assistant
+
+    # -- the store as seen now -------------------------------------------------------------------------
+    def corpus(self) -> Corpus:
+        """Return the indexed active chunks, rebuilt when an ingest has switched an article's version."""
+        versions = self.store.versions()
+        with self._lock:
+            if self._corpus is None or versions != self._versions:
+                records = {r.slug: r for r in self.store.articles()}
+                versions = {slug: r.version for slug, r in records.items()}
+                self._corpus = Corpus(records, self.store.chunks(versions))
+                self._versions = versions
+            return self._corpus
+
+    def articles(self) -> list[ArticleRecord]:
+        """Return the ingested articles."""
+        return sorted(self.corpus().articles.values(), key=lambda r: r.slug)
+
+    # -- answering -------------------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[dict[str, Any]] | None = None,
+            article: str | None = None) -> Reply:
+        """Return a cited answer, or an abstention; raises CitechatError for unusable input."""
+        reply: Reply | None = None
+        for event in self.stream(question, history, article):
+            if isinstance(event, Reply):
+                reply = event
+        assert reply is not None
+        return reply
+
+    def stream(self, question: str, history: Sequence[dict[str, Any]] | None = None,
+               article: str | None = None) -> Iterator[StreamEvent]:
+        """Yield the answer's text in pieces, then the final Reply; raises CitechatError for bad input."""
+        text = clean_question(question, self.settings.max_question_chars)
+        turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
+        corpus = self.corpus()
+        scope = self._scope(corpus, article)
+        query = build_query(text, turns, self.lexicon)
+        reply = self._answer(query, corpus, scope)
+        if reply.abstained:
+            yield reply.answer
+        for citation in reply.citations:
+            yield ("" if citation.number == 1 else " ") + cite(citation.text, citation.number)
+        yield reply
+
+    def _scope(self, corpus: Corpus, article: str | None) -> dict[str, str]:
+        if not corpus.articles:
+            raise CitechatError(messages.NO_ARTICLES)
+        if article is None:
+            return dict(self._versions)
+        if article not in corpus.articles:
+            raise CitechatError(messages.UNKNOWN_ARTICLE.format(
+                slug=article, available=", ".join(sorted(corpus.articles))))
+        return {article: self._versions[article]}
+
+    def _answer(self, query: Query, corpus: Corpus, scope: dict[str, str]) -> Reply:
+        if is_instruction(query.question):
+            return self._abstain(corpus, scope, messages.INSTRUCTION_REFUSAL, query)
+        check = check_terms(query.question, corpus, self.lexicon)
+        if check.salient_missing:
+            said = messages.NOT_MENTIONED.format(terms=_join(check.salient_missing))
+            return self._abstain(corpus, scope, said, query)
+        if check.nothing_known and not query.followup:
+            return self._abstain(corpus, scope, messages.NOT_COVERED, query)
+        passages = rank(query, corpus, self.store, self.embedder, scope, self.settings.retrieve_k)
+        if not passages or passages[0].score < self.settings.abstain_below:
+            return self._abstain(corpus, scope, messages.NOT_COVERED, query)
+        chosen = select(passages, self.settings.max_answer_sentences, self.settings.answer_margin,
+                        focus=query.topical)
+        if wants_figure(query.question) and not any(has_figure(p.text) for p in chosen):
+            return self._abstain(corpus, scope, messages.NO_FIGURE, query)
+        missing_dose = self._dose_not_given(query, chosen)
+        if missing_dose:
+            return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=missing_dose), query)
+        return compose(chosen, query=query.text)
+
+    def _dose_not_given(self, query: Query, chosen: list[Passage]) -> str:
+        """Name what the question asks a dose of when no chosen sentence gives a dose for it, else ''.
+
+        A dose is only an answer for the drug it belongs to: asked for the dose of methotrexate, the
+        IVIG dose sentence is not an answer, however well it ranks.
+        """
+        if not ASKS_DOSE.search(query.question):
+            return ""
+        named = [w for w in topical_words(query.question) if stem(w) not in self.corpus().subject_stems]
+        if not named:
+            return ""
+        concepts = [set().union(*self.lexicon.concepts(w)) for w in named]
+        for passage in chosen:
+            stems = set(all_stems(passage.text))
+            if STATES_DOSE.search(passage.text) and any(c & stems for c in concepts):
+                return ""
+        return _join(named)
+
+    def _abstain(self, corpus: Corpus, scope: dict[str, str], said: str, query: Query) -> Reply:
+        covers = "; ".join(_outline(corpus.articles[slug]) for slug in sorted(scope))
+        answer = f"{said} {messages.COVERS.format(sections=covers)}" if covers else said
+        slug = next(iter(scope)) if len(scope) == 1 else ""
+        return Reply(answer=answer, abstained=True, article=slug, query=query.text)
+
+    def top_passages(self, question: str, history: Sequence[dict[str, Any]] | None = None,
+                     article: str | None = None, k: int = 5) -> list[Passage]:
+        """Return the reranked candidate sentences for a question (for evaluation and debugging)."""
+        text = clean_question(question, self.settings.max_question_chars)
+        turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
+        corpus = self.corpus()
+        query = build_query(text, turns, self.lexicon)
+        return rank(query, corpus, self.store, self.embedder, self._scope(corpus, article),
+                    self.settings.retrieve_k)[:k]
+
+    def with_settings(self, **changes: Any) -> Assistant:
+        """Return an assistant sharing this one's model and store, with some settings changed."""
+        clone = Assistant(self.settings.model_copy(update=changes), self.store, self.embedder, self.lexicon)
+        clone._corpus, clone._versions = self._corpus, self._versions
+        return clone
+
+
+def _outline(record: ArticleRecord) -> str:
+    """Return 'Top (Child, Child), Top (...)' from an article's section paths."""
+    tops: dict[str, list[str]] = {}
+    for path in record.sections:
+        parts = path.split(" > ")
+        if len(parts) == 1:
+            tops.setdefault(parts[0], [])
+        else:
+            tops.setdefault(parts[0], []).append(parts[-1])
+    items = [f"{top} ({', '.join(children)})" if children else top for top, children in tops.items()]
+    return ", ".join(items)
+
+
+def _join(words: list[str]) -> str:
+    unique = list(dict.fromkeys(words))
+    return unique[0] if len(unique) == 1 else ", ".join(unique[:-1]) + " or " + unique[-1]
+

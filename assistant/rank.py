@@ -1,0 +1,134 @@
+"""Hybrid retrieval and reranking: BM25 and dense candidates fused, then every sentence scored.
+
+No cross-encoder ships on PyPI, so the reranker is a linear model over interpretable relevance features:
+dense similarity, concept coverage (question words or their lexicon synonyms, weighted by rarity), rank
+fusion, intact phrases, answer-type match ("how often" wants a schedule) and the evidence of the previous
+answer. The weights were set on the eval dev split.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.corpus import Corpus
+from assistant.query import Concept, Query
+from assistant.scope import has_figure, wants_figure
+from assistant.text import all_stems, terms
+from ingest.embedder import Embedder
+from ingest.store import Store
+from ingest.types import Chunk, Sentence
+
+RRF_K = 60
+W_DENSE, W_COVER, W_RRF, W_TYPE, W_PREVIOUS, W_PHRASE = 0.40, 0.40, 0.10, 0.20, 0.10, 0.15
+SECTION_MATCH = 0.6  # a concept found only in the chunk's context (section, lead-in) counts for this much
+QUESTION_ALONE = 0.5  # for a follow-up, dense similarity mixes the question alone and the carried topic
+
+ASKS_DOSE = re.compile(r"\b(dose|doses|dosage|dosing|how much|mg|g/kg)\b", re.I)
+STATES_DOSE = re.compile(r"\d+(\.\d+)?\s*(mg|g|mcg|µg|ml|units?|iu)\b(/\s*(kg|m2|day|d|week))?", re.I)
+ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (ASKS_DOSE, STATES_DOSE),
+    (re.compile(r"\b(how often|frequency|how frequently|schedule|interval|how many times)\b", re.I),
+     re.compile(r"\b(daily|weekly|monthly|yearly|every|once|twice|per (day|week|month)|annually)\b", re.I)),
+    (re.compile(r"\b(how long|how soon|how quickly|how fast|when will|when does|time to)\b", re.I),
+     re.compile(r"\b(within|weeks?|months?|years?|days?|courses?|cycles?)\b", re.I)),
+    (re.compile(r"\b(who|what age|which age|how old|age group)\b", re.I),
+     re.compile(r"\b(adults?|children|age[ds]?|elderly|women|men|middle-aged|infants?)\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A candidate sentence with the features and score the reranker gave it."""
+
+    chunk: Chunk
+    sentence: Sentence
+    text: str
+    score: float
+    dense: float
+    coverage: float
+
+
+def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, versions: dict[str, str],
+         k: int) -> list[Passage]:
+    """Return the candidate sentences for a query, best first."""
+    query_vector = embedder.embed_query(query.text)
+    dense_hits = store.search(query_vector, k, versions)
+    lexical_hits = [corpus.chunks[i].id for i, _ in corpus.index.top(query.weights, k)]
+    fused: dict[str, float] = {}
+    for ranking in ([c for c, _ in dense_hits], lexical_hits):
+        for position, chunk_id in enumerate(ranking):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + position + 1)
+    dense = _dense(query, embedder, store, list(fused), dict(dense_hits), query_vector)
+    best_fusion = 2.0 / (RRF_K + 1)
+    answer_type = _answer_type(query.question)
+    figure_wanted = wants_figure(query.question)
+    specificity = [_specificity(c, corpus) for c in query.concepts]
+    denominator = sum(c.weight * s for c, s in zip(query.concepts, specificity, strict=True)) or 1.0
+    pairs = _pairs(terms(query.question))
+    passages: list[Passage] = []
+    for chunk_id, fusion in fused.items():
+        if chunk_id not in corpus.position:
+            continue
+        position = corpus.position[chunk_id]
+        chunk = corpus.chunks[position]
+        context = corpus.context_stems[position]
+        for sentence in chunk.sentences:
+            text = corpus.sentence_text(chunk, sentence.start, sentence.end)
+            stems = set(all_stems(text))
+            found = sum(c.weight * s * _match(c, stems, context)
+                        for c, s in zip(query.concepts, specificity, strict=True))
+            coverage = min(1.0, found / denominator)
+            phrase = len(pairs & _pairs(terms(text))) / len(pairs) if pairs else 0.0
+            typed = float(bool(answer_type and answer_type.search(text)) or (figure_wanted and has_figure(text)))
+            previous = 1.0 if query.previous_answer and text in query.previous_answer else 0.0
+            score = (W_DENSE * dense[chunk_id] + W_COVER * coverage + W_RRF * fusion / best_fusion
+                     + W_TYPE * typed + W_PREVIOUS * previous + W_PHRASE * phrase)
+            passages.append(Passage(chunk, sentence, text, score, dense[chunk_id], coverage))
+    passages.sort(key=lambda p: -p.score)
+    return passages
+
+
+def _dense(query: Query, embedder: Embedder, store: Store, candidates: list[str], hits: dict[str, float],
+           query_vector: Sequence[float]) -> dict[str, float]:
+    """Cosine similarity of every candidate; a follow-up also counts the question on its own."""
+    vectors: dict[str, list[float]] = {}
+    if query.followup or any(c not in hits for c in candidates):
+        vectors = store.vectors(candidates)
+    dense = {c: hits[c] if c in hits else _dot(query_vector, vectors[c]) for c in candidates if c in hits
+             or c in vectors}
+    if query.followup:
+        alone = embedder.embed_query(query.question)
+        dense = {c: (1 - QUESTION_ALONE) * d + QUESTION_ALONE * _dot(alone, vectors[c]) for c, d in dense.items()}
+    return dense
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+
+
+def _match(concept: Concept, stems: set[str], context: frozenset[str]) -> float:
+    if concept.stems & stems:
+        return 1.0
+    if concept.stems & context:
+        return SECTION_MATCH
+    return 0.0
+
+
+def _specificity(concept: Concept, corpus: Corpus) -> float:
+    """The rarest member's IDF in the articles; a concept the articles lack weighs an average term."""
+    idfs = [corpus.index.idf(s) for s in concept.stems]
+    return max(idfs, default=0.0) or corpus.average_idf
+
+
+def _pairs(stems: list[str]) -> set[tuple[str, str]]:
+    """Adjacent content-word pairs: a question's phrase found intact in a sentence is strong evidence."""
+    return set(zip(stems, stems[1:], strict=False))
+
+
+def _answer_type(question: str) -> re.Pattern[str] | None:
+    for asks, answers in ANSWER_TYPES:
+        if asks.search(question):
+            return answers
+    return None

@@ -1,0 +1,86 @@
+"""Is a question in scope? Instructions, terms the article never uses, figures it never gives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.corpus import Corpus
+from assistant.lexicon import Lexicon
+from assistant.query import topical_words
+from assistant.scope_words import general_zipf
+from assistant.text import stem
+
+INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|prompts?|rules?|guidelines?|"
+    r"above|previous|everything)\b"
+    r"|\b(system|hidden|initial|original)\s+(prompt|instructions?|message)\b"
+    r"|\b(you are now|from now on,? you|act as|pretend (to be|you)|role-?play|jailbreak|developer mode|"
+    r"dan mode)\b"
+    r"|\b(repeat|say|print|output|reply with|respond with|type)\b.{0,30}\b(word|phrase|canary|only)\b"
+    r"|\b(write|compose|generate|create)\b.{0,30}\b(poem|story|song|essay|joke|code|limerick|haiku|email)\b"
+    r"|\btranslate\b.{0,40}\b(into|to)\b"
+    r"|\b(reveal|show|print|tell me)\b.{0,20}\b(your|the)\s+(prompt|instructions|configuration|secrets?)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+QUANTITY = re.compile(
+    r"\b(how many|what (percentage|percent|proportion|fraction|number)|percentage|per cent|incidence|"
+    r"survival rate|mortality rate|death rate|success rate|response rate|cure rate|how likely|odds|"
+    r"how many years|life expectancy|\d+-year)\b",
+    re.IGNORECASE,
+)
+FIGURE = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|half|majority|"
+    r"minority|most|all|none|few|several|single|once|twice)\b", re.IGNORECASE)
+# Words rarer than this in general English (Zipf scale) name something specific: a drug, a disease.
+SALIENT_ZIPF = 3.3
+
+
+def is_instruction(question: str) -> bool:
+    """Return True when the input tries to instruct the assistant rather than ask about the article."""
+    return bool(INSTRUCTION.search(question))
+
+
+def wants_figure(question: str) -> bool:
+    """Return True when the question asks for a number (a rate, a percentage, a count)."""
+    return bool(QUANTITY.search(question))
+
+
+def has_figure(text: str) -> bool:
+    """Return True when a passage states a number or a quantity ("three courses", "the majority")."""
+    return bool(FIGURE.search(text))
+
+
+@dataclass(frozen=True)
+class TermCheck:
+    """The question's topical words and those of them the articles never use."""
+
+    topical: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def salient_missing(self) -> list[str]:
+        """Missing words rare in general English (drugs, diseases, procedures); short abbreviations aside."""
+        return [w for w in self.missing if len(w) > 3 and w.isalpha() and general_zipf(w) < SALIENT_ZIPF]
+
+    @property
+    def nothing_known(self) -> bool:
+        """True when the question names topics and the articles use none of them."""
+        return bool(self.topical) and len(self.missing) == len(self.topical)
+
+
+def check_terms(question: str, corpus: Corpus, lexicon: Lexicon) -> TermCheck:
+    """Return which topical words of the question the articles use, the articles' own subjects aside.
+
+    A word counts as used when it, its stem, a near spelling or a lexicon synonym occurs in the articles.
+    """
+    topical = [w for w in topical_words(question) if stem(w) not in corpus.subject_stems]
+    missing = []
+    for word in topical:
+        stem_ = stem(word)
+        if corpus.knows(word, stem_):
+            continue
+        if any(s in corpus.index.postings for s in lexicon.synonyms_of(stem_)):
+            continue
+        missing.append(word)
+    return TermCheck(tuple(topical), tuple(missing))
