@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     ingest_lock_timeout: float = Field(
         default=3.0, description="Seconds a second ingest waits for the writer lock before giving up."
     )
+    allowed_origins: str = Field(
+        default="http://127.0.0.1:7860,http://localhost:7860",
+        description="Comma-separated origins (scheme://host:port) of the sites allowed to embed the chat widget "
+        "and call the HTTP API from a browser: used for CORS and CSP frame-ancestors. '*' allows any site.",
+    )
+    feedback_path: Path | None = Field(
+        default=None,
+        description="SQLite file where thumbs up/down are stored. Unset: feedback.sqlite3 under `home`.",
+    )
+    max_request_bytes: int = Field(
+        default=2_000_000, description="Largest HTTP API request body accepted, in bytes."
+    )
 
     @property
     def chroma_path(self) -> Path:
