@@ -13,14 +13,16 @@ GAP_FILL_MARGINS = 3  # a sentence naming a topic of the question no chosen sent
 
 
 def select(passages: Sequence[Passage], max_sentences: int, margin: float,
-           focus: Collection[str] = ()) -> list[Passage]:
+           focus: Collection[str] = (), asked: Collection[int] = ()) -> list[Passage]:
     """Return the passages worth stating, in reading order: the best one, those within `margin` of it,
-    and those a little further behind that name a focus stem of the question no chosen passage names."""
+    and those a little further behind that name a focus stem of the question, or state an asked answer type
+    ("how often?"), that no chosen passage does yet."""
     if not passages:
         return []
     best = passages[0].score
     chosen: list[Passage] = []
     covered: set[str] = set()
+    answered: set[int] = set()
     seen: set[tuple[str, int]] = set()
     for passage in passages:
         if len(chosen) >= max_sentences or passage.score < best - GAP_FILL_MARGINS * margin:
@@ -29,11 +31,12 @@ def select(passages: Sequence[Passage], max_sentences: int, margin: float,
         if key in seen:
             continue
         stems = set(all_stems(f"{passage.chunk.section} {passage.text}"))
-        fills_gap = bool((set(focus) - covered) & stems)
+        fills_gap = bool((set(focus) - covered) & stems) or bool((set(asked) - answered) & passage.answers)
         if passage.score >= best - margin or fills_gap:
             seen.add(key)
             chosen.append(passage)
             covered |= stems
+            answered |= passage.answers
     return sorted(chosen, key=lambda p: (p.chunk.article, p.sentence.start))
 
 

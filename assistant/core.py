@@ -11,7 +11,7 @@ from assistant.compose import cite, compose, select
 from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
-from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, rank
+from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, asked_types, rank
 from assistant.scope import check_terms, has_figure, is_instruction, wants_figure
 from assistant.text import all_stems, stem
 from assistant.validate import clean_history, clean_question
@@ -116,7 +116,7 @@ class Assistant:
         if not passages or passages[0].score < self.settings.abstain_below:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)
         chosen = select(passages, self.settings.max_answer_sentences, self.settings.answer_margin,
-                        focus=query.topical)
+                        focus=query.topical, asked=asked_types(query.question))
         if wants_figure(query.question) and not any(has_figure(p.text) for p in chosen):
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
         missing_dose = self._dose_not_given(query, chosen)
@@ -169,6 +169,8 @@ def _outline(record: ArticleRecord) -> str:
     """Return 'Top (Child, Child), Top (...)' from an article's section paths."""
     tops: dict[str, list[str]] = {}
     for path in record.sections:
+        if path == record.title:
+            continue  # the title's own section is the overview, not a topic
         parts = path.split(" > ")
         if len(parts) == 1:
             tops.setdefault(parts[0], [])

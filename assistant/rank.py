@@ -48,6 +48,7 @@ class Passage:
     score: float
     dense: float
     coverage: float
+    answers: frozenset[int] = frozenset()  # which of the question's asked answer types it states
 
 
 def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, versions: dict[str, str],
@@ -62,7 +63,7 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + position + 1)
     dense = _dense(query, embedder, store, list(fused), dict(dense_hits), query_vector)
     best_fusion = 2.0 / (RRF_K + 1)
-    answer_type = _answer_type(query.question)
+    asked = asked_types(query.question)
     figure_wanted = wants_figure(query.question)
     specificity = [_specificity(c, corpus) for c in query.concepts]
     denominator = sum(c.weight * s for c, s in zip(query.concepts, specificity, strict=True)) or 1.0
@@ -81,11 +82,12 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
                         for c, s in zip(query.concepts, specificity, strict=True))
             coverage = min(1.0, found / denominator)
             phrase = len(pairs & _pairs(terms(text))) / len(pairs) if pairs else 0.0
-            typed = float(bool(answer_type and answer_type.search(text)) or (figure_wanted and has_figure(text)))
+            answers = frozenset(i for i in asked if ANSWER_TYPES[i][1].search(text))
+            typed = float(bool(answers) or (figure_wanted and has_figure(text)))
             previous = 1.0 if query.previous_answer and text in query.previous_answer else 0.0
             score = (W_DENSE * dense[chunk_id] + W_COVER * coverage + W_RRF * fusion / best_fusion
                      + W_TYPE * typed + W_PREVIOUS * previous + W_PHRASE * phrase)
-            passages.append(Passage(chunk, sentence, text, score, dense[chunk_id], coverage))
+            passages.append(Passage(chunk, sentence, text, score, dense[chunk_id], coverage, answers))
     passages.sort(key=lambda p: -p.score)
     return passages
 
@@ -127,8 +129,6 @@ def _pairs(stems: list[str]) -> set[tuple[str, str]]:
     return set(zip(stems, stems[1:], strict=False))
 
 
-def _answer_type(question: str) -> re.Pattern[str] | None:
-    for asks, answers in ANSWER_TYPES:
-        if asks.search(question):
-            return answers
-    return None
+def asked_types(question: str) -> frozenset[int]:
+    """Return the indexes of the answer types a question asks for ("what dose, and how often?": two)."""
+    return frozenset(i for i, (asks, _) in enumerate(ANSWER_TYPES) if asks.search(question))

@@ -23,6 +23,7 @@ using usually very via was wasn't we were what what's when where whether which w
 will with within without would yes yet you your yours yourself tell know explain describe mean means
 anything something thing things kind type types way ways article doctor patient patients ok okay
 different question questions topic switching switch now thanks thank please anyway again briefly
+besides except apart aside beyond including include includes involving regarding concerning
 """.split())
 
 # Words that shape a question but carry no topic: a follow-up made only of these leans on the history.

@@ -104,13 +104,16 @@ def _chat(args: argparse.Namespace) -> int:
     bot = _assistant()
     history: list[dict[str, str]] = []
     titles = ", ".join(r.title for r in bot.articles())
-    print(f"Ask about: {titles}. An empty line or Ctrl-D ends the chat.\n")
+    print(f"Ask about: {titles} (an empty line or Ctrl-D ends the chat)\n")
+    echo = not sys.stdin.isatty()  # piped input is not shown by the terminal: show it, so transcripts read right
     while True:
         try:
             question = input("you> ").strip()
         except EOFError:
             print()
             return 0
+        if echo:
+            print(question)
         if not question:
             return 0
         try:
