@@ -22,6 +22,8 @@ from ingest.types import Article, CitechatError
 # Bump when parsing or chunking changes what an unchanged file turns into: it forces a re-ingest.
 PIPELINE_VERSION = "2"
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+STAGE_BATCH = 256
+_held_locks: dict[Path, int] = {}  # writer locks this process holds, with their nesting depth
 
 Progress = Callable[[str, int, int], None]
 
@@ -79,18 +81,30 @@ def _write(article: Article, version: str, store: Store, embedder: Embedder,
         store.drop_stale(article.slug, version)  # finishes a run that was killed after the switch
         return IngestResult(article.slug, article.title, "unchanged", previous.chunk_count, article.source)
     chunks = chunk_article(article, version)
-    report = (lambda done, total: progress(article.slug, done, total)) if progress else None
-    embeddings = embedder.embed([c.embedding_text() for c in chunks], progress=report)
-    store.write(article, version, chunks, embeddings)
+    # Embed and stage batch by batch: memory stays flat on long articles, and progress means stored work.
+    for begin in range(0, len(chunks), STAGE_BATCH):
+        batch = chunks[begin: begin + STAGE_BATCH]
+        store.stage(batch, embedder.embed([c.embedding_text() for c in batch]), version)
+        if progress:
+            progress(article.slug, begin + len(batch), len(chunks))
+    store.publish(article, version, len(chunks))
     status = "added" if previous is None else "updated"
     return IngestResult(article.slug, article.title, status, len(chunks), article.source)
 
 
 @contextmanager
 def writer_lock(settings: Settings) -> Iterator[None]:
-    """Hold the store's writer lock; raises CitechatError when another ingest keeps it past the timeout."""
+    """Hold the store's writer lock (re-entrant in one process); raises CitechatError when another process
+    keeps it past the timeout."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    path = settings.home / "ingest.lock"
+    path = (settings.home / "ingest.lock").resolve()
+    if _held_locks.get(path):
+        _held_locks[path] += 1
+        try:
+            yield
+        finally:
+            _held_locks[path] -= 1
+        return
     with open(path, "a+") as handle:
         deadline = time.monotonic() + settings.ingest_lock_timeout
         while True:
@@ -110,7 +124,9 @@ def writer_lock(settings: Settings) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        _held_locks[path] = 1
         try:
             yield
         finally:
+            del _held_locks[path]
             fcntl.flock(handle, fcntl.LOCK_UN)

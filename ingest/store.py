@@ -130,9 +130,8 @@ class Store:
         return {i: list(map(float, e)) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- writing (one writer at a time: see ingest.lock) -----------------------------------------------
-    def write(self, article: Article, version: str, chunks: Sequence[Chunk],
-              embeddings: Sequence[Sequence[float]]) -> None:
-        """Store a new article version: add its chunks, switch the article record, drop old chunks."""
+    def stage(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], version: str) -> None:
+        """Add chunks of a version that is not active yet: readers ignore them until `publish`."""
         self._open(create=True)
         for begin in range(0, len(chunks), ADD_BATCH):
             part = chunks[begin: begin + ADD_BATCH]
@@ -142,11 +141,15 @@ class Store:
                 embeddings=[list(e) for e in embeddings[begin: begin + ADD_BATCH]],
                 metadatas=[_chunk_metadata(c, version) for c in part],
             )
+
+    def publish(self, article: Article, version: str, chunk_count: int) -> None:
+        """Make a staged version the article's active one, then drop every other version's chunks."""
+        self._open(create=True)
         # The switch is one record write: readers see the old version or the new one, never a mix.
         self._articles.upsert(ids=[article.slug], documents=[article.text], embeddings=[[1.0]], metadatas=[{
             "title": article.title, "version": version, "source": article.source,
             "disclaimer": article.disclaimer, "updated": article.updated,
-            "sections": json.dumps(article.section_paths()), "chunk_count": len(chunks),
+            "sections": json.dumps(article.section_paths()), "chunk_count": chunk_count,
         }])
         self.drop_stale(article.slug, version)
 

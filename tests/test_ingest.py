@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,23 @@ def test_store_from_another_model_is_refused(settings, store, embedder):
 
 
 def test_a_second_writer_gives_up_with_a_clear_message(settings, store, embedder):
-    with writer_lock(settings), pytest.raises(CitechatError, match="Another ingest"):
-        ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom ingest.pipeline import writer_lock\n"
+         "from ingest.settings import Settings\nfrom pathlib import Path\n"
+         "with writer_lock(Settings(home=Path(sys.argv[1]))):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(settings.home)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(CitechatError, match=r"Another ingest \(pid \d+\) is writing"):
+            ingest_paths([ARTICLE_PATH], settings, store, embedder)
+        assert holder.poll() is None  # it gave up while the other writer was still at work
+    finally:
+        holder.kill()
+        holder.wait()
     assert store.versions() == {}
+
+
+def test_the_lock_is_reentrant_within_one_process(settings, store, embedder):
+    with writer_lock(settings):
+        [result] = ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    assert result.status == "added"

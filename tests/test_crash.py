@@ -1,0 +1,93 @@
+"""Crashes and concurrent writers, in real processes: kill -9 mid-ingest, and a second writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ARTICLE_PATH
+
+ROOT = Path(__file__).parents[1]
+EXTRA_NOTES = 1200  # enough chunks that the ingest is still running when we strike
+
+DRIVER = """
+import sys
+from pathlib import Path
+from ingest.factory import load_embedder, open_store
+from ingest.pipeline import ingest_paths
+from ingest.settings import Settings
+settings = Settings(home=Path(sys.argv[1]))
+embedder = load_embedder(settings)
+store = open_store(settings, embedder.name, embedder.dimension)
+ingest_paths([Path(sys.argv[2])], settings, store, embedder,
+             progress=lambda slug, done, total: print(f"staged {done} {total}", flush=True))
+print("done", flush=True)
+"""
+
+
+def env(home: Path) -> dict[str, str]:
+    return {**os.environ, "CITECHAT_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+
+
+def citechat(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, env=env(home),
+                          cwd=ROOT, timeout=600)
+
+
+def changed_article(path: Path) -> None:
+    notes = "\n".join(f"  • Registry note {n}: case {n} showed lichenoid papules on the forearm {n % 7 + 1}"
+                      for n in range(EXTRA_NOTES))
+    text = ARTICLE_PATH.read_text(encoding="utf-8").replace(
+        "References", f"Registry Notes\n\n{notes}\n\nReferences", 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_kill_during_ingest_keeps_the_old_version_serving(tmp_path):
+    home = tmp_path / "home"
+    article = tmp_path / "scleromyxedema.txt"
+    article.write_text(ARTICLE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    assert citechat(home, "ingest", str(article)).returncode == 0
+
+    changed_article(article)
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article)], stdout=subprocess.PIPE,
+                              text=True, env=env(home), cwd=ROOT)
+    assert driver.stdout is not None
+    for line in driver.stdout:
+        done, total = map(int, line.split()[1:3]) if line.startswith("staged") else (0, 0)
+        if done >= 256:
+            assert done < total, "the ingest finished before it could be interrupted"
+            driver.send_signal(signal.SIGKILL)
+            break
+    driver.wait()
+    assert driver.returncode == -signal.SIGKILL
+
+    # The store still serves the previous version, whole.
+    listed = json.loads(citechat(home, "articles", "--json").stdout)
+    assert [(a["slug"], a["chunks"]) for a in listed] == [("scleromyxedema", 26)]
+    reply = json.loads(citechat(home, "ask", "Who is typically affected?", "--json").stdout)
+    assert "Middle-aged adults" in reply["answer"]
+    assert not any("Registry note" in c["text"] for c in reply["citations"])
+
+    # A re-run completes, and a second writer started meanwhile gives up with a clear message.
+    rerun = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article)], stdout=subprocess.PIPE,
+                             text=True, env=env(home), cwd=ROOT)
+    assert rerun.stdout is not None
+    first = rerun.stdout.readline()
+    assert first.startswith("staged")
+    other = tmp_path / "gout.md"
+    other.write_text("# Gout\n\nColchicine treats flares.\n", encoding="utf-8")
+    second = citechat(home, "ingest", str(other))
+    assert second.returncode == 2
+    assert "Another ingest (pid" in second.stderr and "Traceback" not in second.stderr
+    assert rerun.poll() is None  # the second writer did not wait for the first to finish
+    rest = rerun.communicate(timeout=600)[0]
+    assert rest.rstrip().endswith("done") and rerun.returncode == 0
+
+    listed = json.loads(citechat(home, "articles", "--json").stdout)
+    assert listed[0]["chunks"] == 26 + EXTRA_NOTES
+    reply = json.loads(citechat(home, "ask", "What did registry note 17 show?", "--json").stdout)
+    assert any(c["text"].startswith("Registry note 17:") for c in reply["citations"])
