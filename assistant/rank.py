@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from assistant.corpus import Corpus
 from assistant.query import Concept, Query
-from assistant.scope import has_figure, wants_figure
+from assistant.scope import has_figure, is_instruction, wants_figure
 from assistant.text import all_stems, terms
 from ingest.embedder import Embedder
 from ingest.store import Store
@@ -77,6 +77,8 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
         context = corpus.context_stems[position]
         for sentence in chunk.sentences:
             text = corpus.sentence_text(chunk, sentence.start, sentence.end)
+            if is_instruction(text):
+                continue  # text addressed to an assistant is data, never an answer to repeat
             stems = set(all_stems(text))
             found = sum(c.weight * s * _match(c, stems, context)
                         for c, s in zip(query.concepts, specificity, strict=True))
