@@ -115,3 +115,27 @@ def test_the_lock_is_reentrant_within_one_process(settings, store, embedder):
     with writer_lock(settings):
         [result] = ingest_paths([ARTICLE_PATH], settings, store, embedder)
     assert result.status == "added"
+
+
+def test_a_50_mb_file_is_refused_with_the_limit_named(tmp_path, settings, store, embedder):
+    big = tmp_path / "huge.txt"
+    big.write_bytes(b"Scleromyxedema. " * (50 * 1024 * 1024 // 16))
+    with pytest.raises(CitechatError, match="over the 20,000,000-byte limit.*CITECHAT_MAX_ARTICLE_BYTES"):
+        ingest_paths([big], settings, store, embedder)
+    assert store.versions() == {}
+
+
+def test_html_full_of_scripts_ingests_cleanly(tmp_path, settings, store, embedder):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><script>steal()</script><style>p{}</style></head><body onload='x()'>"
+        "<h1>Topic</h1><script>document.write('injected')</script>"
+        "<p>Real text <img src='http://evil.example/x.png' onerror='alert(1)'>here. 1</p>"
+        "<iframe src='javascript:alert(2)'></iframe><noscript>fallback</noscript>"
+        "<ul><li><a href='javascript:alert(3)'>Linked</a> item 2</li></ul></body></html>", encoding="utf-8")
+    [result] = ingest_paths([page], settings, store, embedder)
+    record = store.article(result.slug)
+    assert record is not None
+    assert record.text == "Topic\n\nReal text here.\n\n- Linked item"
+    for bad in ("steal", "injected", "alert", "javascript", "evil.example", "fallback", "onerror"):
+        assert bad not in record.text
