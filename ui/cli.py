@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
     serve.set_defaults(run=_serve)
+
+    # eval.cli parses its own options: "+" as the only prefix hands every argument (-h too) through untouched.
+    evaluate = commands.add_parser("eval", help="measure answer grounding on a case file; exit 1 below thresholds",
+                                   add_help=False, prefix_chars="+")
+    evaluate.add_argument("args", nargs=argparse.REMAINDER)
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -157,6 +163,12 @@ def _serve(args: argparse.Namespace) -> int:
         raise CitechatError(f"The web server is not available in this install ({exc}).") from exc
     serve(Settings(), host=args.host, port=args.port)
     return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from eval.cli import main as evaluate
+
+    return evaluate(args.args)
 
 
 def _render(reply: Any) -> str:

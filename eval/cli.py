@@ -1,0 +1,113 @@
+"""`citechat eval`: run the grounding suite, print the table, write the reports, exit 1 when a metric misses its bound.
+
+Exit status: 0 every metric within its bound, 1 a metric outside it, 2 unusable input (a bad case, pairs or
+thresholds file, an article that is not ingested...), reported as a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant import Assistant, CitechatError
+from eval.cases import DEFAULT_CASES, CaseFileError, load_cases
+from eval.gate import DEFAULT_THRESHOLDS, check, load_thresholds
+
+EXIT_PASS, EXIT_BELOW_THRESHOLD, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `citechat eval`."""
+    p = argparse.ArgumentParser(
+        prog="citechat eval", description="Evaluate answer grounding on a case file and gate on the thresholds.")
+    p.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="JSON-lines case file (default: %(default)s)")
+    p.add_argument("--split", default="test", choices=("dev", "test", "all"),
+                   help="which cases to run (default: test; dev is for calibration)")
+    p.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                   help="write the full JSON report to FILE, or print it instead of the table when no FILE is given")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--thresholds", type=Path, default=DEFAULT_THRESHOLDS,
+                   help="TOML file of metric bounds (default: %(default)s)")
+    p.add_argument("--articles", type=Path, metavar="PATH",
+                   help="evaluate on a throwaway store holding only these article files or folders "
+                        "(default: the configured store, CITECHAT_HOME)")
+    p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
+                   help="hand-labelled claim/passage pairs for the support check's agreement "
+                        "(default: eval/cases/support_pairs.jsonl)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, assistant: Assistant | None = None) -> int:
+    """Run `citechat eval` with the given arguments; returns the exit status (0, 1 or 2)."""
+    args = parser().parse_args(argv)
+    try:
+        return _run(args, assistant)
+    except CitechatError as exc:  # a bad case file, or anything else the user can fix
+        print(f"citechat eval: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
+    from eval import report as reporting
+    from eval.calibrate import DEFAULT_PAIRS, support_check
+
+    # Everything a user can get wrong is checked before the model loads.
+    selected = load_cases(args.cases).select(args.split)
+    thresholds = load_thresholds(args.thresholds)
+    pairs_summary = support_check(args.pairs or DEFAULT_PAIRS)
+    if args.articles is not None and not args.articles.exists():
+        raise CaseFileError(f"{args.articles}: no such article file or folder.")
+    with tempfile.TemporaryDirectory(prefix="citechat-eval-", ignore_cleanup_errors=True) as scratch:
+        bot = assistant or _load(args.articles, Path(scratch))
+        from eval.run import run_cases
+        from eval.score import by_category, counts, summarize
+
+        run = run_cases(bot, selected)
+    summary = summarize(run.scores)
+    summary["support_agreement"] = pairs_summary["test"]["agreement"]
+    checks = check(summary, thresholds)
+    document = reporting.build(
+        cases_file=_shown(args.cases), split=args.split, thresholds_file=_shown(args.thresholds), scores=run.scores,
+        summary=summary, counts=counts(run.scores), categories=by_category(run.scores), checks=checks,
+        support_check=pairs_summary)
+    if args.json == "-":
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(reporting.table(document))
+    if args.json and args.json != "-":
+        _write(Path(args.json), json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    if args.report:
+        _write(args.report, reporting.page(document))
+    return EXIT_PASS if document["passed"] else EXIT_BELOW_THRESHOLD
+
+
+def _load(articles: Path | None, scratch: Path) -> Assistant:
+    from ingest.settings import Settings
+
+    if articles is None:
+        return Assistant.load(Settings())
+    return Assistant.load(Settings(home=scratch / "home", bundled_articles_dir=articles))
+
+
+def _shown(path: Path) -> str:
+    """Return a path relative to the working directory when it lies below it (reports read better)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CaseFileError(f"{path}: cannot write the report ({exc.strerror}).") from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
