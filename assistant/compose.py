@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 from assistant.rank import Passage
 from assistant.text import all_stems
-from ingest.types import Citation, Reply
+from ingest.types import Citation, Reply, Statement
 
 CLOSING = (".", "!", "?")
 GAP_FILL_MARGINS = 3  # a sentence naming a topic of the question no chosen sentence names may trail further
@@ -52,7 +52,9 @@ def compose(passages: Sequence[Passage], query: str = "") -> Reply:
         ))
         statements.append(cite(passage.text, number))
     article = citations[0].article if citations else ""
-    return Reply(answer=" ".join(statements), citations=tuple(citations), article=article, query=query)
+    said = tuple(Statement(c.text, (c.number,)) for c in citations)  # the article's own words: support 1.0
+    return Reply(answer=" ".join(statements), citations=tuple(citations), article=article, query=query,
+                 statements=said)
 
 
 def cite(sentence: str, number: int) -> str:

@@ -19,3 +19,28 @@ BAD_HISTORY = (
 HISTORY_TOO_LONG = "The conversation is too long ({count} messages, limit {limit}); please start a new chat."
 UNKNOWN_ARTICLE = "No article {slug!r} is ingested. Available: {available}."
 NO_ARTICLES = "No article is ingested yet: run `citechat ingest PATH`."
+
+# Notices on answers when a language model is configured (Reply.notice).
+LLM_QUOTED = "This answer quotes the article directly"
+LLM_UNAVAILABLE = "The language model {problem}. " + LLM_QUOTED + "."
+LLM_PROBLEMS = {
+    "unreachable": "could not be reached",
+    "timeout": "did not answer in time",
+    "rate_limited": "is busy (rate limited)",
+    "server_error": "returned an error",
+    "failed": "failed",
+}
+LLM_NO_CITATIONS = "The language model's answer carried no usable citations. " + LLM_QUOTED + "."
+LLM_UNSUPPORTED = (
+    "Too little of the language model's answer is supported by the article. " + LLM_QUOTED + "."
+)
+LLM_DECLINED = "The language model found no answer in the passages. " + LLM_QUOTED + "."
+LLM_REMOVED = "Generated sentences the article does not support were removed from this answer ({count})."
+LLM_NOT_CONFIGURED = (
+    "No language model is configured: set CITECHAT_LLM_BASE_URL (e.g. http://127.0.0.1:11434/v1 for Ollama) "
+    "and CITECHAT_LLM_MODEL."
+)
+LLM_NO_MODEL = "CITECHAT_LLM_BASE_URL is set but CITECHAT_LLM_MODEL is not: name the model the server runs."
+LLM_NOT_INSTALLED = (
+    "CITECHAT_LLM_BASE_URL is set but the language model extra is not installed: run `pip install -e .[llm]`."
+)

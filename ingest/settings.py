@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_ARTICLES_DIR = Path(__file__).parent / "bundled"
@@ -73,6 +73,32 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(
         default=2_000_000, description="Largest HTTP API request body accepted, in bytes."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat server (Ollama: http://127.0.0.1:11434/v1, llama.cpp: "
+        "http://127.0.0.1:8080/v1). Unset: extractive answers only. Needs `pip install -e .[llm]`.",
+    )
+    llm_model: str | None = Field(
+        default=None, description="Model name the server knows (e.g. llama3.2); required with llm_base_url."
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key sent to the server; local servers (Ollama, llama.cpp) need none."
+    )
+    llm_timeout: float = Field(
+        default=20.0, gt=0,
+        description="Seconds to wait for the language model server to connect, to answer and between streamed "
+        "pieces; past it the answer falls back to the extractive one.",
+    )
+    llm_max_seconds: float = Field(
+        default=90.0, gt=0, description="Most seconds one generated answer may take in all before falling back."
+    )
+    llm_passages: int = Field(default=8, ge=1, le=20, description="Passages numbered in the prompt.")
+    llm_max_tokens: int = Field(default=400, ge=16, description="Longest generated answer, in tokens.")
+    llm_min_kept: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Share of the generated sentences that must pass the grounding guard; below it the answer "
+        "falls back to the extractive one.",
     )
 
     @property

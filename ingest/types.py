@@ -106,8 +106,31 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """A sentence of an answer, without its markers: the citations it carries and how well they support it.
+
+    `support` is the support check's score (1.0 for the article's own sentence in an extractive answer).
+    """
+
+    text: str
+    citations: tuple[int, ...]
+    support: float = 1.0
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form used by the CLI and the HTTP API."""
+        return {"text": self.text, "citations": list(self.citations), "support": self.support,
+                "supported": self.supported}
+
+
+@dataclass(frozen=True)
 class Reply:
-    """An answer whose inline markers [n] match `citations`, or an abstention."""
+    """An answer whose inline markers [n] match `citations`, or an abstention.
+
+    `mode` says what produced it: "extractive" (the article's sentences), "llm" (a generated answer whose
+    every sentence passed the grounding guard) or "extractive-fallback" (the language model failed or too
+    little of its answer was supported; `notice` says which). `statements` are the answer's sentences.
+    """
 
     answer: str
     citations: tuple[Citation, ...] = ()
@@ -117,6 +140,7 @@ class Reply:
     query: str = ""
     notice: str = ""
     suggestions: tuple[str, ...] = field(default=())
+    statements: tuple[Statement, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form used by the CLI and the HTTP API."""
@@ -127,4 +151,5 @@ class Reply:
             "article": self.article,
             "mode": self.mode,
             "notice": self.notice,
+            "statements": [s.to_dict() for s in self.statements],
         }
