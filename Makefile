@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ingest chat test lint typecheck pytest clean
+.PHONY: install run ingest chat test lint typecheck pytest eval eval-gate clean
 
 install: $(STAMP)
 
@@ -38,7 +38,17 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The grounding suite on the test split, in a throwaway store of the bundled article; exits 1 below the
+# bounds in eval/thresholds.toml. `make eval` also writes reports/eval.json and reports/eval.html.
+EVAL := $(BIN)/citechat eval --split test --articles ingest/bundled
+
+eval: install
+	$(EVAL) --json reports/eval.json --report reports/eval.html
+
+eval-gate: install
+	$(EVAL)
+
+test: lint typecheck pytest eval-gate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

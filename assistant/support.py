@@ -62,6 +62,7 @@ AGREEMENT_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g.split()) for g 
     "adults adult", "elderly older", "women woman female females", "men man male males",
     "pregnant pregnancy",
 ))
+AGREEMENT_WORDS = frozenset().union(*AGREEMENT_GROUPS)
 NEGATION_CUES = frozenset(
     "no not never without absence absent unlike none neither nor cannot lack lacks lacking".split())
 CLAUSE_END = re.compile(r"[,;:.()!?]|\b(but|however|although|though|while|whereas|yet)\b", re.IGNORECASE)
@@ -93,11 +94,13 @@ class SupportVerdict:
 def support(claim: str, passages: Sequence[str], *, threshold: float = COVERAGE_THRESHOLD,
             known: Iterable[str] = (), lexicon: Lexicon | None = None) -> SupportVerdict:
     """Return whether the passages, taken together, state the claim (see the module docstring)."""
+    if not any(p.strip() for p in passages):
+        return SupportVerdict(supported=False, score=0.0, coverage=0.0, mismatches=("no passage to check against",))
     lexicon = lexicon or load_lexicon()
     given = {stem(w) for text in known for w in words(text)}
     passage_words = {w for p in passages for w in words(p)}
     passage_stems = {stem(w) for w in passage_words}
-    related = set().union(*(lexicon.related(p) for p in passages)) if passages else set()
+    related = set().union(*(lexicon.related(p) for p in passages))
     reachable = passage_stems | related | given
 
     mismatches = _numbers(claim, passages) + _agreements(claim, passage_words)
@@ -114,7 +117,7 @@ def support(claim: str, passages: Sequence[str], *, threshold: float = COVERAGE_
             found += weight
             continue
         missing.append(word)
-        if word not in ISOTYPES and general_zipf(word) < RARE_ZIPF:
+        if word not in ISOTYPES and word not in AGREEMENT_WORDS and general_zipf(word) < RARE_ZIPF:
             mismatches.append(f"{word} not in the passages")
         antonym = _negative_prefix(word, passage_words)
         if antonym:
