@@ -15,9 +15,15 @@ from pathlib import Path
 
 from assistant import Assistant, CitechatError
 from eval.cases import DEFAULT_CASES, CaseFileError, load_cases
-from eval.gate import DEFAULT_THRESHOLDS, check, load_thresholds
+from eval.gate import DEFAULT_THRESHOLDS, check, load_thresholds, reached, to_toml
 
 EXIT_PASS, EXIT_BELOW_THRESHOLD, EXIT_BAD_INPUT = 0, 1, 2
+THRESHOLDS_COMMENT = """The gate of `citechat eval` (and of `make test`): it exits 1 when a metric is outside its bound.
+Written by `citechat eval {command}` from the figures
+the assistant reached on {cases} (split {split}), floored (ceiled under [max]) to 4 decimals, which only
+absorbs float rounding: the pipeline is deterministic. Citation validity stays at 1.0 whatever a run reaches.
+Latency is reported, not gated: timings on a shared CI machine are not reproducible (add latency_p95_ms
+under [max] to gate it on hardware you control). Raise bounds as the assistant improves; never loosen one."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", type=Path, metavar="PATH",
                    help="evaluate on a throwaway store holding only these article files or folders "
                         "(default: the configured store, CITECHAT_HOME)")
+    p.add_argument("--write-thresholds", type=Path, metavar="FILE",
+                   help="write bounds at the figures this run reaches to FILE (a TOML thresholds file) and gate "
+                        "on them: how eval/thresholds.toml is set, and raised when the assistant improves")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="hand-labelled claim/passage pairs for the support check's agreement "
                         "(default: eval/cases/support_pairs.jsonl)")
@@ -44,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, assistant: Assistant | None = None) -> int:
     """Run `citechat eval` with the given arguments; returns the exit status (0, 1 or 2)."""
     args = parser().parse_args(argv)
+    args.command = " ".join(sys.argv[1:] if argv is None else argv)
     try:
         return _run(args, assistant)
     except CitechatError as exc:  # a bad case file, or anything else the user can fix
@@ -68,7 +78,14 @@ def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
 
         run = run_cases(bot, selected)
     summary = summarize(run.scores)
-    summary["support_agreement"] = pairs_summary["test"]["agreement"]
+    held_out = pairs_summary["test"]
+    if held_out["pairs"]:
+        summary["support_agreement"] = (held_out["true_positive"] + held_out["true_negative"]) / held_out["pairs"]
+    if args.write_thresholds:
+        thresholds = reached(summary)
+        _write(args.write_thresholds, to_toml(thresholds, THRESHOLDS_COMMENT.format(
+            split=args.split, command=args.command, cases=_shown(args.cases))))
+        args.thresholds = args.write_thresholds
     checks = check(summary, thresholds)
     document = reporting.build(
         cases_file=_shown(args.cases), split=args.split, thresholds_file=_shown(args.thresholds), scores=run.scores,

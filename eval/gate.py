@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ METRICS = (
     "citation_validity", "citation_recall", "citation_precision", "fact_recall", "abstention_accuracy",
     "false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "support_agreement",
 )
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
 EPSILON = 1e-9  # the figures are exact ratios; this only absorbs float rounding
 
 
@@ -77,3 +80,31 @@ def check(summary: Mapping[str, float], thresholds: Mapping[str, Mapping[str, fl
         for metric, bound in thresholds.get(kind, {}).items():
             checks.append(Check(metric, summary.get(metric), kind, bound))
     return checks
+
+
+HARD_BOUNDS = {"citation_validity": 1.0}  # never set from a run: every marker must resolve, always
+UNGATED = frozenset({"latency_p50_ms", "latency_p95_ms"})  # timings on shared machines are not reproducible
+
+
+def reached(summary: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """Return bounds at the figures a run reached: floored (ceiled for lower-is-better) to 4 decimals,
+    which only absorbs float rounding; citation validity stays at 100% and latency is left out."""
+    bounds: dict[str, dict[str, float]] = {"min": {}, "max": {}}
+    for metric in METRICS:
+        if metric in UNGATED or metric not in summary:
+            continue
+        value = summary[metric]
+        if metric in LOWER_IS_BETTER:
+            bounds["max"][metric] = math.ceil(value * 10_000 - 1e-6) / 10_000
+        else:
+            bounds["min"][metric] = HARD_BOUNDS.get(metric, math.floor(value * 10_000 + 1e-6) / 10_000)
+    return bounds
+
+
+def to_toml(bounds: Mapping[str, Mapping[str, float]], comment: str) -> str:
+    """Return thresholds as a TOML document headed by a comment."""
+    lines = [f"# {line}" for line in textwrap.wrap(" ".join(comment.split()), width=110,
+                                                                break_on_hyphens=False, break_long_words=False)]
+    for kind in ("min", "max"):
+        lines += ["", f"[{kind}]"] + [f"{metric} = {bound}" for metric, bound in bounds[kind].items()]
+    return "\n".join(lines) + "\n"

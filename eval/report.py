@@ -6,8 +6,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.gate import Check
-from eval.score import LOWER_IS_BETTER, TurnScore
+from eval.gate import LOWER_IS_BETTER, Check
+from eval.score import TurnScore
 
 REPORT_FORMAT = "citechat-eval"
 REPORT_VERSION = 1
@@ -138,7 +138,7 @@ def table(report: Mapping[str, Any], failing_listed: int = 15) -> str:
                                           for c in missed) + f" (bounds in {report['thresholds_file']})")
     else:
         lines.append(f"PASS: every metric within its bound in {report['thresholds_file']}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 CSS = """

@@ -12,7 +12,6 @@ from eval.metrics import CitationScores, Located
 
 K_VALUES = (1, 3, 5)
 RETRIEVE_DEPTH = 10  # passages fetched per query; MRR is computed over this depth
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from eval.cli import main
+from eval.gate import load_thresholds
 
 ROOT = Path(__file__).parents[1]
 DOSE = ("High-dose intravenous immunoglobulin (IVIG) at 2 g/kg is the most effective treatment for scleromyxedema "
@@ -120,3 +121,16 @@ def test_json_without_a_file_prints_the_report(bot, cases, capsys, tmp_path):
     assert report["cases"][0]["turns"][0]["failures"] == ["fact not stated: 5 g/kg"]
     assert report["gate"] == [{"metric": "fact_recall", "value": 0.75, "kind": "min", "bound": 1.0,
                                "passed": False}]
+
+
+def test_write_thresholds_sets_bounds_at_the_reached_figures(bot, cases, tmp_path, capsys):
+    path = tmp_path / "reached.toml"
+    assert main(["--cases", str(cases), "--write-thresholds", str(path), "--json"], assistant=bot) == 0
+    report = json.loads(capsys.readouterr().out)
+    bounds = load_thresholds(path)
+    assert bounds["min"]["citation_validity"] == 1.0 and "latency_p95_ms" not in bounds["max"]
+    assert bounds["min"]["fact_recall"] == report["metrics"]["fact_recall"] == 1.0
+    assert set(bounds["min"]) | set(bounds["max"]) == set(report["metrics"]) - {"latency_p50_ms", "latency_p95_ms"}
+    assert report["thresholds_file"].endswith("reached.toml") and all(c["passed"] for c in report["gate"])
+    comment = " ".join(line[2:] for line in path.read_text().splitlines() if line.startswith("# "))
+    assert f"Written by `citechat eval --cases {cases} --write-thresholds {path} --json`" in comment

@@ -10,7 +10,7 @@ import pytest
 from assistant import Citation, Reply
 from eval import metrics
 from eval.cases import CaseFileError, load_cases, locate_gold
-from eval.gate import Check, check, load_thresholds
+from eval.gate import Check, check, load_thresholds, reached, to_toml
 from eval.metrics import Statement
 from eval.score import TurnRecord, score_turn, summarize
 
@@ -178,6 +178,18 @@ def test_bad_thresholds_files_are_named(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(CaseFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_thresholds(path)
+
+
+def test_bounds_from_a_run_floor_ceil_and_keep_validity_at_100_percent(tmp_path):
+    summary = {"fact_recall": 0.86666666, "citation_validity": 0.99, "false_refusal_rate": 0.05555555,
+               "abstention_accuracy": 0.9, "latency_p95_ms": 31.0}
+    bounds = reached(summary)
+    assert bounds == {"min": {"citation_validity": 1.0, "fact_recall": 0.8666, "abstention_accuracy": 0.9},
+                      "max": {"false_refusal_rate": 0.0556}}
+    path = tmp_path / "t.toml"
+    path.write_text(to_toml(bounds, "set by a test"))
+    assert load_thresholds(path) == bounds and path.read_text().startswith("# set by a test\n")
+    assert [c.passed for c in check(summary, bounds)] == [False, True, True, True]
 
 
 def test_repo_thresholds_gate_citation_validity_at_100_percent():
