@@ -63,15 +63,27 @@ class CitationOut(BaseModel):
     chunk_id: str
 
 
-class AskResponse(BaseModel):
-    """The reply: the answer with [n] markers, its citations, or an abstention."""
+class StatementOut(BaseModel):
+    """A sentence of the answer (without markers), the citation numbers it carries and its support score."""
 
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
+
+
+class AskResponse(BaseModel):
+    """The reply: the answer with [n] markers, its citations, or an abstention (the fields of
+    `Reply.to_dict()`, plus `suggestions`)."""
+
+    model_config = ConfigDict(extra="allow")  # a field the Python API gains later passes through
     answer: str
     citations: list[CitationOut]
     abstained: bool = Field(description="True when the article does not answer the question.")
     article: str
-    mode: str
-    notice: str
+    mode: str = Field(description='"extractive", "llm" or "extractive-fallback".')
+    notice: str = Field(description="Why a fallback happened, when it did.")
+    statements: list[StatementOut] = Field(default_factory=list, description="The answer's sentences.")
     suggestions: list[str] = Field(default_factory=list, description="Checked follow-ups, when asked for.")
 
 

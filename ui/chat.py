@@ -99,7 +99,9 @@ class ChatPage:
         notice = ""
         if wanted and wanted not in records and slug:
             notice = messages.UNKNOWN_ARTICLE_PARAM.format(slug=wanted, title=records[slug].title)
-        return self.open_article(slug, notice)
+        opened = self.open_article(slug, notice)
+        del opened["chatbot"], opened["conversation"]
+        return opened
 
     def respond(self, question: str | None, conversation: Any, article: str | None) -> Iterator[dict[str, Any]]:
         """Stream an answer into the chat, then show its sources, highlights and checked follow-ups."""
@@ -130,9 +132,9 @@ class ChatPage:
         if not self.embed:
             final.update(self.source_outputs(answered[-1], slug or reply.article))
         yield final
-        history = conv.history(turns)
-        suggestions = follow_ups(self.bot, question or "", reply, history, slug, SUGGESTIONS)
-        yield suggestion_updates(suggestions, messages.FOLLOW_UPS_LABEL)
+        suggestions = follow_ups(self.bot, question or "", reply, conv.history(turns), slug, SUGGESTIONS)
+        # The whole state again, not only the buttons: an API client reading the last update gets everything.
+        yield {**final, **suggestion_updates(suggestions, messages.FOLLOW_UPS_LABEL)}
 
     def source_outputs(self, turn: conv.Turn, slug: str) -> dict[str, Any]:
         """Return the source picker and the pane for an answer, its first source chosen."""
@@ -206,7 +208,7 @@ def build_chat(page: ChatPage) -> gr.Blocks:
         with gr.Row(equal_height=False, elem_id="cc-main"):
             with gr.Column(scale=3, min_width=300, elem_id="cc-chat-column"):
                 c["chatbot"] = gr.Chatbot(
-                    elem_id="cc-chat", show_label=False, height=480 if embed else 560, latex_delimiters=[],
+                    elem_id="cc-chat", show_label=False, height=420 if embed else 560, latex_delimiters=[],
                     allow_tags=False, sanitize_html=True, group_consecutive_messages=False, buttons=[],
                     feedback_options=("Like", "Dislike"), placeholder=f"<p>{render.inert(messages.TAGLINE)}</p>",
                     autoscroll=True, layout="bubble")
@@ -263,7 +265,9 @@ def build_chat(page: ChatPage) -> gr.Blocks:
         def rate(conversation: Any, article: str, data: gr.LikeData) -> str:
             return page.rate(conversation, article, data)
 
-        demo.load(load, [c["hint"]], everything, js=ARTICLE_FROM_ELEMENT, api_name="load",
+        # Loading leaves the (empty) chat alone: a question typed before the page finished loading survives.
+        opened = [b for b in everything if b is not c["chatbot"] and b is not c["conversation"]]
+        demo.load(load, [c["hint"]], opened, js=ARTICLE_FROM_ELEMENT, api_name="load",
                   api_visibility="undocumented")
         inputs = [c["question"], c["conversation"], c["article"]]
         c["send"].click(respond, inputs, answer_outputs, api_name="respond", api_visibility="undocumented",

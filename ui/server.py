@@ -14,7 +14,7 @@ from ingest.settings import Settings
 from ui import api, embed
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
-from ui.theme import CHAT_CSS, EMBED_CSS, theme
+from ui.theme import CHAT_CSS, EMBED_CSS, EMBED_HEAD, PAGE_HEAD, theme
 
 log = logging.getLogger(__name__)
 API_DESCRIPTION = """Ask questions about the ingested medical article; every answer quotes the passages it
@@ -49,13 +49,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
         return {"status": "ok", "articles": articles}
 
-    mount: dict[str, Any] = {"theme": theme(), "css": CHAT_CSS, "footer_links": [], "run_history": False,
-                             "ssr_mode": False, "show_error": True}
+    mount: dict[str, Any] = {"theme": theme(), "css": CHAT_CSS, "head": PAGE_HEAD, "footer_links": [],
+                             "run_history": False, "ssr_mode": False, "show_error": True}
     widget = build_chat(ChatPage(bot, feedback, embed=True))
     page = build_chat(ChatPage(bot, feedback, embed=False))
     # Starlette matches in order and "/" matches everything: the widget and all routes above come first.
     gr.mount_gradio_app(app, widget.queue(default_concurrency_limit=4), path=embed.EMBED_PATH,
-                        **{**mount, "css": EMBED_CSS})
+                        **{**mount, "css": EMBED_CSS, "head": EMBED_HEAD})
     gr.mount_gradio_app(app, page.queue(default_concurrency_limit=4), path="/", **mount)
     return app
 

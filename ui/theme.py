@@ -74,15 +74,19 @@ CHAT_CSS = """
 .cc-embed .cc-about { font-size: 1.05rem; }
 .cc-embed .cc-tagline { font-size: .8rem; }
 @media (max-width: 640px) {
-  .gradio-container .main.app { padding-left: 10px !important; padding-right: 10px !important; }
   .cc-article-scroll { max-height: none; }
   .cc-about { font-size: 1.1rem; }
   #cc-chat { font-size: .95rem; }
 }
 """
 
-# The widget sits in a narrow box on someone else's page: no room for the page margins.
+# Gradio scopes custom CSS inside `.contain`, below the element holding the page margins; these rules go in
+# <head> as they are. Page: narrow margins on phones. Widget: it sits in someone's narrow box, no margins.
+PAGE_HEAD = """<style>
+@media (max-width: 640px) { .gradio-container > .main.app { padding-left: 10px !important;
+  padding-right: 10px !important; } }
+</style>"""
+EMBED_HEAD = """<style>.gradio-container > .main.app { padding: 6px 8px !important; }</style>"""
 EMBED_CSS = CHAT_CSS + """
-.gradio-container .main.app { padding: 6px 8px !important; }
 .cc-tagline { display: none; }
 """
