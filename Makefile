@@ -24,7 +24,7 @@ ingest: install
 	$(BIN)/citechat ingest ingest/bundled
 
 run: ingest
-	$(BIN)/citechat chat
+	$(BIN)/citechat serve
 
 chat: install
 	$(BIN)/citechat chat
@@ -35,8 +35,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest -q
+
+# Debian's Chromium for the browser tests (playwright drives it; it never downloads a browser).
+.PHONY: browser screenshots
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "browser: could not install chromium (run as root); the browser tests will be skipped"
+
+# Refresh the README's screenshots of the chat page and of the widget embedded in examples/embed.html.
+screenshots: install browser
+	CITECHAT_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_browser_embed.py
 
 # The grounding suite on the test split, in a throwaway store of the bundled article; exits 1 below the
 # bounds in eval/thresholds.toml. `make eval` also writes reports/eval.json and reports/eval.html.
