@@ -141,6 +141,12 @@ def test_oversized_bodies_get_413_before_being_read(client):
     assert response.status_code == 413
 
 
+def test_oversized_bodies_to_the_chat_page_get_413(client):
+    response = client.post("/gradio_api/queue/join", content=b"x" * 600_000,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "the limit is 500,000 bytes" in error(response)
+
+
 def test_unknown_api_paths_answer_json_404(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404

@@ -106,7 +106,7 @@ def test_answer_streams_then_shows_markers_sources_and_highlight(client):
     assert shown(answer).count("High-dose intravenous immunoglobulin (IVIG) at 2 g/kg") == 2  # answer, quote
     citation = final[CONVERSATION][-1]["citations"][0]
     assert citation["refs"] == [1, 3] and citation["section"] == "Treatment Approach > First-Line Therapy"
-    assert final[SOURCES]["choices"] == [["[1] First-Line Therapy (refs 1, 3)", 1]]
+    assert final[SOURCES]["choices"] == [["[1] First-Line Therapy (refs 1, 3)", "1:1"]]
     focus = final[PANE].split('<mark class="cc-hl cc-focus" data-cite="1">')[1].split("</mark>")[0]
     assert shown(focus) == "[1] " + citation["text"]
     assert shown(final[SUGGEST_LABEL]) == messages.FOLLOW_UPS_LABEL
@@ -128,6 +128,19 @@ def test_follow_ups_offered_after_an_answer_are_answerable(page, bot):
     for question in offered:
         reply = bot.ask(question, history=history, article=SLUG)
         assert not reply.abstained and reply.citations, question
+
+
+def test_sources_of_an_earlier_answer_can_be_chosen(page):
+    *_, first = page.respond("What dose of IVIG is used?", [], SLUG)
+    *_, second = page.respond("What are the critical pitfalls?", first["conversation"], SLUG)
+    conversation = second["conversation"]
+    clicked = page.select_message(conversation, SLUG, gr.SelectData(None, {"index": 1, "value": ""}))
+    assert clicked["sources"]["choices"] == [("[1] First-Line Therapy (refs 1, 3)", "1:1")]
+    pane = page.choose_source("1:1", conversation, SLUG)
+    focus = pane.split('<mark class="cc-hl cc-focus" data-cite="1">')[1].split("</mark>")[0]
+    assert "2 g/kg" in shown(focus)  # the earlier answer's source, not the last answer's [1]
+    latest = page.choose_source("3:1", conversation, SLUG)
+    assert "2 g/kg" not in shown(latest.split('cc-focus" data-cite="1">')[1].split("</mark>")[0])
 
 
 def test_thumbs_are_stored_in_sqlite(client, page, home):

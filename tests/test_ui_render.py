@@ -90,6 +90,6 @@ def test_conversation_from_the_browser_is_read_defensively():
                                     {"role": "assistant", "content": "ok"}]
     assert parsed[1].citations == (DOSE,)
     assert conv.parse("not a list") == []
-    found = conv.last_answer(parsed, index=1)
-    assert found is not None and found[0] == "What dose?" and found[1].citations == (DOSE,)
-    assert conv.last_answer(parsed, index=0) is None  # a question cannot be rated as an answer
+    assert conv.answer_at(parsed, index=1) == (1, "What dose?", parsed[1])
+    assert conv.answer_at(parsed) == (2, "What dose?", parsed[2])
+    assert conv.answer_at(parsed, index=0) is None  # a question is not an answer

@@ -219,20 +219,24 @@ def describe(errors: Any) -> tuple[int, str]:
 
 
 class BodyLimit:
-    """Rejects API request bodies over `limit` bytes with 413, by Content-Length or while reading."""
+    """Rejects request bodies over `limit` bytes with 413: any path by Content-Length, the API's also while
+    reading (a chunked body declares no length)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         size = int(declared) if declared.isdigit() else 0
         if size > self.limit:
             await self._reject(size, scope, receive, send)
+            return
+        if not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
             return
         received = 0
 

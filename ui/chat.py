@@ -130,41 +130,46 @@ class ChatPage:
         final: dict[str, Any] = {"chatbot": conv.chat_messages(answered, titles), "conversation": conv.dump(answered),
                                  "question": "", "status": ""}
         if not self.embed:
-            final.update(self.source_outputs(answered[-1], slug or reply.article))
+            final.update(self.source_outputs(len(answered) - 1, answered[-1], slug or reply.article))
         yield final
         suggestions = follow_ups(self.bot, question or "", reply, conv.history(turns), slug, SUGGESTIONS)
         # The whole state again, not only the buttons: an API client reading the last update gets everything.
         yield {**final, **suggestion_updates(suggestions, messages.FOLLOW_UPS_LABEL)}
 
-    def source_outputs(self, turn: conv.Turn, slug: str) -> dict[str, Any]:
-        """Return the source picker and the pane for an answer, its first source chosen."""
-        choices = [(render.source_label(c), c.number) for c in turn.citations if c.article == slug]
-        focus = choices[0][1] if choices else None
-        return {"sources": gr.update(choices=choices, value=focus, visible=bool(choices)),
-                "pane": self.pane(slug, turn, focus)}
+    def source_outputs(self, position: int, turn: conv.Turn, slug: str) -> dict[str, Any]:
+        """Return the source picker and the pane for the answer at `position`, its first source chosen."""
+        choices = [(render.source_label(c), f"{position}:{c.number}") for c in turn.citations if c.article == slug]
+        first = next((c.number for c in turn.citations if c.article == slug), None)
+        return {"sources": gr.update(choices=choices, value=choices[0][1] if choices else None,
+                                     visible=bool(choices)),
+                "pane": self.pane(slug, turn, first)}
 
-    def choose_source(self, number: int | None, conversation: Any, article: str | None) -> str:
-        """Return the pane with the chosen source of the last answer in focus."""
-        found = conv.last_answer(conv.parse(conversation))
-        slug = article or (found[1].article if found else "")
-        return self.pane(slug, found[1] if found else None, number)
+    def choose_source(self, choice: str | None, conversation: Any, article: str | None) -> str:
+        """Return the pane with the chosen source ('position:number' of an answer) in focus."""
+        position, _, number = (choice or "").partition(":")
+        turns = conv.parse(conversation)
+        found = conv.answer_at(turns, int(position)) if position.isdigit() else conv.answer_at(turns)
+        turn = found[2] if found else None
+        slug = article or (turn.article if turn else "")
+        return self.pane(slug, turn, int(number) if number.isdigit() else None)
 
     def select_message(self, conversation: Any, article: str | None, data: gr.SelectData) -> dict[str, Any]:
         """Show the sources of the answer clicked in the chat."""
         index = data.index if isinstance(data.index, int) else None
-        found = conv.last_answer(conv.parse(conversation), index)
+        found = conv.answer_at(conv.parse(conversation), index) if index is not None else None
         if found is None:
             return {}
-        return self.source_outputs(found[1], article or found[1].article)
+        position, _, turn = found
+        return self.source_outputs(position, turn, article or turn.article)
 
     def rate(self, conversation: Any, article: str | None, data: gr.LikeData) -> str:
         """Store a thumbs up or down on the answer it was given to; return the thanks line."""
         index = data.index if isinstance(data.index, int) else None
-        found = conv.last_answer(conv.parse(conversation), index) if index is not None else None
+        found = conv.answer_at(conv.parse(conversation), index) if index is not None else None
         liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() == "like"
         if found is None or data.liked is None:
             return status_html(messages.FEEDBACK_NOT_SAVED)
-        question, turn = found
+        _, question, turn = found
         self.feedback.add(liked=liked, question=question, answer=turn.content, article=article or turn.article,
                           citations=[c.to_dict() for c in turn.citations], abstained=turn.abstained,
                           channel="embed" if self.embed else "chat")

@@ -81,8 +81,9 @@ def chat_messages(turns: list[Turn], titles: Mapping[str, str] | None = None) ->
              else render.reply_html(t.reply(), titles)} for t in turns]
 
 
-def last_answer(turns: list[Turn], index: int | None = None) -> tuple[str, Turn] | None:
-    """Return (question, assistant turn) for the assistant turn at `index` (default: the last one)."""
+def answer_at(turns: list[Turn], index: int | None = None) -> tuple[int, str, Turn] | None:
+    """Return (position, question, assistant turn) for the assistant turn at `index` (default: the last one);
+    None when there is no assistant turn there."""
     positions = [i for i, t in enumerate(turns) if t.role == "assistant"]
     if index is not None:
         positions = [i for i in positions if i == index]
@@ -90,7 +91,7 @@ def last_answer(turns: list[Turn], index: int | None = None) -> tuple[str, Turn]
         return None
     at = positions[-1]
     question = next((t.content for t in reversed(turns[:at]) if t.role == "user"), "")
-    return question, turns[at]
+    return at, question, turns[at]
 
 
 def _citation(value: Any) -> Citation | None:
