@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         description="SQLite file where thumbs up/down are stored. Unset: feedback.sqlite3 under `home`.",
     )
     max_request_bytes: int = Field(
-        default=2_000_000, description="Largest HTTP API request body accepted, in bytes."
+        default=2_000_000, description="Largest HTTP request body accepted (API and chat page), in bytes."
     )
     llm_base_url: str | None = Field(
         default=None,
