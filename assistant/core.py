@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from assistant import messages
 from assistant.compose import cite, compose, select
@@ -20,6 +21,9 @@ from ingest.settings import Settings
 from ingest.store import ArticleRecord, Store
 from ingest.types import CitechatError, Reply
 
+if TYPE_CHECKING:
+    from assistant.llm import Generator
+
 StreamEvent = str | Reply
 
 
@@ -27,27 +31,38 @@ class Assistant:
     """Question answering over the store; safe to share between threads."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder,
-                 lexicon: Lexicon | None = None) -> None:
+                 lexicon: Lexicon | None = None, llm: Generator | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.lexicon = lexicon or load_lexicon()
+        self.llm = llm  # phrases answers when set; the extractive pipeline still decides and supplies passages
         self._corpus: Corpus | None = None
         self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> Assistant:
-        """Return an assistant on the configured store, ingesting the bundled articles if it is empty."""
+    def load(cls, settings: Settings | None = None, use_llm: bool | None = None) -> Assistant:
+        """Return an assistant on the configured store, ingesting the bundled articles if it is empty.
+
+        It generates answers with the language model the settings name (CITECHAT_LLM_*) when `use_llm` is
+        None, always when True (raises CitechatError if none is configured), never when False.
+        """
         from ingest.factory import load_embedder, open_store
         from ingest.pipeline import ingest_paths
 
         settings = settings or Settings()
+        lexicon = load_lexicon()
+        llm = None
+        if use_llm or (use_llm is None and settings.llm_base_url):
+            from assistant.llm import Generator, chat_model
+
+            llm = Generator(chat_model(settings), settings, lexicon)  # fails before the embedder loads
         embedder = load_embedder(settings)
         store = open_store(settings, embedder.name, embedder.dimension)
         if not store.versions():
             ingest_paths([settings.bundled_articles_dir], settings, store, embedder)
-        assistant = cls(settings, store, embedder)
+        assistant = cls(settings, store, embedder, lexicon, llm)
         assistant.corpus()
         return assistant
 
@@ -80,18 +95,37 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[dict[str, Any]] | None = None,
                article: str | None = None) -> Iterator[StreamEvent]:
-        """Yield the answer's text in pieces, then the final Reply; raises CitechatError for bad input."""
+        """Yield the answer's text in pieces, then the final Reply; raises CitechatError for bad input.
+
+        The events: `str` pieces of verified answer text, to show as they come (each extractive sentence,
+        or each generated sentence once the grounding guard has kept it), then exactly one `Reply`, the
+        settled answer, which replaces the text shown so far. The pieces add up to `reply.answer`, except
+        when a generated answer fell back (`reply.mode == "extractive-fallback"`) after some of its
+        sentences were shown. The language model is only asked when the extractive path does not abstain.
+        """
         text = clean_question(question, self.settings.max_question_chars)
         turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
         corpus = self.corpus()
         scope = self._scope(corpus, article)
         query = build_query(text, turns, self.lexicon)
         reply = self._answer(query, corpus, scope)
+        if self.llm is not None and not reply.abstained:
+            titles = [corpus.articles[slug].title for slug in scope]
+            yield from self.llm.stream(text, turns, query.followup, reply,
+                                       lambda standalone: self._candidates(query, standalone, corpus, scope), titles)
+            return
         if reply.abstained:
             yield reply.answer
         for citation in reply.citations:
             yield ("" if citation.number == 1 else " ") + cite(citation.text, citation.number)
         yield reply
+
+    def _candidates(self, query: Query, standalone: str | None, corpus: Corpus,
+                    scope: dict[str, str]) -> list[Passage]:
+        """Ranked passages for the model: for the model's standalone rewrite of a follow-up, if it gave one."""
+        if standalone:
+            query = replace(build_query(standalone, [], self.lexicon), previous_answer=query.previous_answer)
+        return rank(query, corpus, self.store, self.embedder, scope, self.settings.retrieve_k)
 
     def _scope(self, corpus: Corpus, article: str | None) -> dict[str, str]:
         if not corpus.articles:
@@ -160,7 +194,8 @@ class Assistant:
 
     def with_settings(self, **changes: Any) -> Assistant:
         """Return an assistant sharing this one's model and store, with some settings changed."""
-        clone = Assistant(self.settings.model_copy(update=changes), self.store, self.embedder, self.lexicon)
+        clone = Assistant(self.settings.model_copy(update=changes), self.store, self.embedder, self.lexicon,
+                          self.llm)
         clone._corpus, clone._versions = self._corpus, self._versions
         return clone
 

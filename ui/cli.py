@@ -125,9 +125,12 @@ def _chat(args: argparse.Namespace) -> int:
             return 0
         try:
             reply = None
+            shown = ""
             print("citechat> ", end="", flush=True)
+            # Pieces are verified text; the final reply settles the answer and, after a fallback, replaces them.
             for event in bot.stream(question, history=history, article=args.article):
                 if isinstance(event, str):
+                    shown += event
                     print(event, end="", flush=True)
                 else:
                     reply = event
@@ -136,7 +139,9 @@ def _chat(args: argparse.Namespace) -> int:
             print(f"\n{exc}\n")
             continue
         assert reply is not None
-        print(_sources(reply))
+        if reply.answer != shown:
+            print(f"citechat> (replaced) {reply.answer}")
+        print(_notice(reply) + _sources(reply))
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.answer}]
 
 
@@ -172,7 +177,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _render(reply: Any) -> str:
-    return reply.answer if reply.abstained else f"{reply.answer}\n{_sources(reply)}"
+    return reply.answer if reply.abstained else f"{reply.answer}\n{_notice(reply)}{_sources(reply)}"
+
+
+def _notice(reply: Any) -> str:
+    return f"  note: {reply.notice}\n" if reply.notice else ""
 
 
 def _sources(reply: Any) -> str:
