@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--write-thresholds", type=Path, metavar="FILE",
                    help="write bounds at the figures this run reaches to FILE (a TOML thresholds file) and gate "
                         "on them: how eval/thresholds.toml is set, and raised when the assistant improves")
+    p.add_argument("--llm", action="store_true",
+                   help="answer with the language model set by CITECHAT_LLM_BASE_URL and CITECHAT_LLM_MODEL, every "
+                        "answer through the grounding guard (default: extractive answers, even when one is set)")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="hand-labelled claim/passage pairs for the support check's agreement "
                         "(default: eval/cases/support_pairs.jsonl)")
@@ -72,7 +75,7 @@ def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
     if args.articles is not None and not args.articles.exists():
         raise CaseFileError(f"{args.articles}: no such article file or folder.")
     with tempfile.TemporaryDirectory(prefix="citechat-eval-", ignore_cleanup_errors=True) as scratch:
-        bot = assistant or _load(args.articles, Path(scratch))
+        bot = assistant or _load(args.articles, Path(scratch), args.llm)
         from eval.run import run_cases
         from eval.score import by_category, counts, summarize
 
@@ -102,12 +105,12 @@ def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
     return EXIT_PASS if document["passed"] else EXIT_BELOW_THRESHOLD
 
 
-def _load(articles: Path | None, scratch: Path) -> Assistant:
+def _load(articles: Path | None, scratch: Path, llm: bool = False) -> Assistant:
     from ingest.settings import Settings
 
     if articles is None:
-        return Assistant.load(Settings())
-    return Assistant.load(Settings(home=scratch / "home", bundled_articles_dir=articles))
+        return Assistant.load(Settings(), use_llm=llm)  # an LLM asked for but not configured fails before loading
+    return Assistant.load(Settings(home=scratch / "home", bundled_articles_dir=articles), use_llm=llm)
 
 
 def _shown(path: Path) -> str:
