@@ -30,6 +30,13 @@ EXAMPLE = ROOT / "examples" / "embed.html"
 EXAMPLE_APP_URL = "http://127.0.0.1:7860"  # what examples/embed.html points at
 WAIT = 30_000  # ms; generous for a loaded 2-core machine, never a timing assertion
 
+# Scroll the chat (not the page) so that an element sits at the top of it.
+SCROLL_CHAT_TO = """(el) => {
+  let box = el.parentElement;
+  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+  if (box) box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+}"""
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`")
 
@@ -137,6 +144,7 @@ def test_widget_on_the_example_article_page(browser, site, app_url, home, shots)
     with sqlite3.connect(home / "feedback.sqlite3") as db:
         row = db.execute("SELECT rating, question, channel FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
     assert row == (1, "How often is it given?", "embed")
+    widget.locator("#cc-chat .cc-question").last.evaluate(SCROLL_CHAT_TO)  # the follow-up, then its answer
     snap(page, shots / "widget-embedded.png")
 
     frame_box = page.locator("#iframe-widget iframe")

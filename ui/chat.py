@@ -49,8 +49,9 @@ class ChatPage:
 
     def choices(self) -> list[tuple[str, str]]:
         """Return the article selector's (label, slug) choices."""
-        return [(f"{r.title} ({slug})" if list(self.titles().values()).count(r.title) > 1 else r.title, slug)
-                for slug, r in self.records().items()]
+        records = self.records()
+        titles = [r.title for r in records.values()]
+        return [(f"{r.title} ({slug})" if titles.count(r.title) > 1 else r.title, slug) for slug, r in records.items()]
 
     def sentences(self, slug: str) -> list[Sentence]:
         """Return the sentence spans (with their reference numbers) of an article."""
@@ -204,8 +205,7 @@ def suggestion_updates(questions: list[str], label: str) -> dict[str, Any]:
 def build_chat(page: ChatPage) -> gr.Blocks:
     """Return the Blocks of the chat page (or of the narrow widget when `page.embed`)."""
     embed = page.embed
-    with gr.Blocks(title=messages.APP_TITLE, elem_classes=["cc-embed" if embed else "cc-page"],
-                   fill_width=embed) as demo:
+    with gr.Blocks(title=messages.APP_TITLE, fill_width=embed) as demo:
         c: dict[str, Any] = {}
         c["header"] = gr.HTML(elem_id="cc-header")
         c["article"] = gr.Dropdown(label=messages.ARTICLE_LABEL, choices=page.choices(), elem_id="cc-article-select",

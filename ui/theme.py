@@ -71,8 +71,6 @@ CHAT_CSS = """
 .cc-article mark.cc-focus { background: #fcd34d; box-shadow: 0 0 0 2px #f59e0b; }
 .cc-article .cc-hl-num { font-weight: 700; font-size: .8em; color: #92400e; }
 .cc-footer { text-align: right; font-size: .8rem; }
-.cc-embed .cc-about { font-size: 1.05rem; }
-.cc-embed .cc-tagline { font-size: .8rem; }
 @media (max-width: 640px) {
   .cc-article-scroll { max-height: none; }
   .cc-about { font-size: 1.1rem; }
@@ -88,5 +86,6 @@ PAGE_HEAD = """<style>
 </style>"""
 EMBED_HEAD = """<style>.gradio-container > .main.app { padding: 6px 8px !important; }</style>"""
 EMBED_CSS = CHAT_CSS + """
+.cc-about { font-size: 1.05rem; }
 .cc-tagline { display: none; }
 """
