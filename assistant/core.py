@@ -192,6 +192,15 @@ class Assistant:
         return rank(query, corpus, self.store, self.embedder, self._scope(corpus, article),
                     self.settings.retrieve_k)[:k]
 
+    def without_llm(self) -> Assistant:
+        """Return an assistant sharing this one's model and store that answers extractively: for cheap checks
+        (suggestions, evaluation baselines) that must not cost a language model call."""
+        if self.llm is None:
+            return self
+        clone = Assistant(self.settings, self.store, self.embedder, self.lexicon)
+        clone._corpus, clone._versions = self._corpus, self._versions
+        return clone
+
     def with_settings(self, **changes: Any) -> Assistant:
         """Return an assistant sharing this one's model and store, with some settings changed."""
         clone = Assistant(self.settings.model_copy(update=changes), self.store, self.embedder, self.lexicon,

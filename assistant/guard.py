@@ -24,11 +24,15 @@ from assistant.scope import is_instruction
 from assistant.support import support
 from ingest.types import Citation, Statement
 
-MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|-|–)\s*\d{1,3})*)\s*\]")
+_LABEL = r"(?:(?:passages?|sources?|refs?|ids?)\.?\s*)?"  # "[Passage 2]": a model's variation on "[2]"
+MARKER = re.compile(r"\[\s*" + _LABEL + r"(\d{1,3}(?:\s*(?:,|-|–|and)\s*" + _LABEL + r"\d{1,3})*)\s*\]",
+                    re.IGNORECASE)
+NUMBER_OR_RANGE = re.compile(r"(\d{1,3})(?:\s*[-–]\s*(\d{1,3}))?")
 # A sentence ends at . ! or ? (then any markers written after it) followed by white space, or at a line end.
 BOUNDARY = re.compile(r"(?<=[.!?])((?:[ \t]*\[[^\]\n]{0,20}\])*)[ \t]+|\n+")
 ABBREVIATIONS = ("e.g.", "i.e.", "vs.", "approx.", "et al.", "fig.", "cf.")
-LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
+LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+|^\s*answer:\s*", re.IGNORECASE)
+MARKDOWN = re.compile(r"\*\*|__|`")
 LETTER = re.compile(r"[^\W\d_]")
 CLOSING = ".!?"
 MAX_RANGE = 20
@@ -68,11 +72,9 @@ def markers(text: str) -> list[int]:
     """Return the citation numbers of a text's [n] markers in order ("[1]", "[1, 2]", "[1-3]", "[1][2]")."""
     numbers: list[int] = []
     for group in MARKER.findall(text):
-        for part in re.split(r"\s*,\s*", group):
-            bounds = [int(n) for n in re.split(r"\s*[-–]\s*", part)]
-            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= MAX_RANGE:
-                bounds = list(range(bounds[0], bounds[1] + 1))
-            numbers += bounds
+        for low, high in NUMBER_OR_RANGE.findall(group):
+            first, last = int(low), int(high or low)
+            numbers += list(range(first, last + 1)) if 0 <= last - first <= MAX_RANGE else [first, last]
     return list(dict.fromkeys(numbers))
 
 
@@ -109,7 +111,7 @@ def _says(text: str) -> bool:
 def judge(sentence: str, passages: Sequence[Passage], known: Sequence[str], lexicon: Lexicon) -> Judged:
     """Return the guard's verdict on one sentence of a generated answer, `passages` numbered from 1."""
     cited = tuple(markers(sentence))
-    body = LIST_PREFIX.sub("", " ".join(MARKER.sub("", sentence).split()))
+    body = LIST_PREFIX.sub("", " ".join(MARKDOWN.sub("", MARKER.sub("", sentence)).split()))
     body = re.sub(r"\s+([.,;:!?])", r"\1", body).strip()
     if NO_ANSWER.lower() in body.lower():
         return Judged(body, cited, False, 0.0, "the model found no answer", declined=True)

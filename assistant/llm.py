@@ -150,8 +150,9 @@ def pick(ranked: Sequence[Passage], n: int) -> list[Passage]:
 def settle(draft: Draft, fallback: Reply, min_kept: float, query: str = "") -> Reply:
     """Return the reply for a finished draft: the guarded answer, or the extractive one when too little is kept."""
     judged, kept = draft.judged, draft.kept
-    for verdict in judged:
-        log.info("guard %s: %r (%s)", "kept" if verdict.kept else "dropped", verdict.text, verdict.reason)
+    for verdict in judged:  # what the guard caught is worth seeing in the logs; what it kept, when debugging
+        log.log(logging.DEBUG if verdict.kept else logging.INFO, "guard %s: %r (%s)",
+                "kept" if verdict.kept else "dropped", verdict.text, verdict.reason)
     if not kept:
         if any(j.declined for j in judged):
             notice = messages.LLM_DECLINED

@@ -28,11 +28,15 @@ PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>(.*?)</passage>', re.DOTALL)
 
 @dataclass(frozen=True)
 class Scripted:
-    """What the server does for one request: reply `text`, or fail with `status`, after `delay` seconds."""
+    """What the server does for one request: reply `text`, or fail with `status`, after `delay` seconds.
+
+    `broken` ends a streamed reply with a chunk that is not JSON instead of `[DONE]`.
+    """
 
     text: str = ""
     status: int = 200
     delay: float = 0.0
+    broken: bool = False
 
 
 class FakeOpenAI:
@@ -110,7 +114,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     self._json(scripted.status, {"error": {"message": scripted.text or "scripted error",
                                                            "type": "server_error", "code": scripted.status}})
                 elif body.get("stream"):
-                    self._stream(body.get("model", ""), text)
+                    self._stream(body.get("model", ""), text, scripted.broken)
                 else:
                     self._json(200, _completion(body.get("model", ""), text))
             except (BrokenPipeError, ConnectionResetError):
@@ -124,7 +128,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _stream(self, model: str, text: str) -> None:
+        def _stream(self, model: str, text: str, broken: bool) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -132,11 +136,11 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             pieces = [text[i:i + PIECE] for i in range(0, len(text), PIECE)]
             chunks = [_chunk(model, {"role": "assistant", "content": ""})]
             chunks += [_chunk(model, {"content": piece}) for piece in pieces]
-            chunks.append(_chunk(model, {}, finish="stop"))
+            chunks += [] if broken else [_chunk(model, {}, finish="stop")]
             for chunk in chunks:
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.write(b"data: {not json\n\n" if broken else b"data: [DONE]\n\n")
             self.wfile.flush()
 
     return Handler

@@ -102,6 +102,13 @@ def test_an_extractive_reply_says_so_and_its_sentences_are_fully_supported(bot):
         (c.text, (c.number,), 1.0) for c in reply.citations]
 
 
+def test_without_llm_answers_extractively_without_calling_the_model(bot, fake):
+    llm_bot = with_llm(bot, fake.url)
+    reply = llm_bot.without_llm().ask(DOSE_QUESTION)
+    assert reply.mode == "extractive" and reply.answer == bot.ask(DOSE_QUESTION).answer
+    assert fake.requests == [] and llm_bot.llm is not None and bot.without_llm() is bot
+
+
 # -- what the guard catches ----------------------------------------------------------------------------------
 def test_an_invented_dose_is_removed(bot, fake):
     fake.reply("IVIG is given at 2 g/kg [@2 g/kg]. In severe disease the dose is raised to 5 g/kg [@2 g/kg].")
@@ -279,6 +286,15 @@ def test_a_slow_rewrite_fails_the_answer_at_once(bot, fake):
     reply = with_llm(bot, fake.url, llm_timeout=1.0).ask("How often is it given?", history=HISTORY)
     assert reply.mode == "extractive-fallback" and "did not answer in time" in reply.notice
     assert len(fake.requests) == 1  # no second wait for the answer
+
+
+def test_a_stream_that_breaks_after_a_shown_sentence_is_settled_by_the_extractive_reply(bot, fake):
+    fake.reply(Scripted("IVIG is given at 2 g/kg [@2 g/kg]. It is given monthly", broken=True))
+    pieces, reply = stream(with_llm(bot, fake.url), DOSE_QUESTION)
+    assert pieces == ["IVIG is given at 2 g/kg [1]."]  # shown while the stream was still good...
+    assert reply.mode == "extractive-fallback"  # ...then replaced: no extractive text is appended to it
+    assert reply.notice == messages.LLM_UNAVAILABLE.format(problem=messages.LLM_PROBLEMS["failed"])
+    assert reply.answer == bot.ask(DOSE_QUESTION).answer
 
 
 @pytest.mark.parametrize(("status", "problem"), [(429, "rate_limited"), (500, "server_error"), (503, "server_error"),

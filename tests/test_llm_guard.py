@@ -45,6 +45,8 @@ PASSAGES = passages(DOSE, MONTHLY, ADULTS)
     ("A [1][3] and [2, 3] and [1-3].", [1, 3, 2]),
     ("No markers here.", []),
     ("Dose [ 2 ].", [2]),
+    ("Dose [Passage 2] and [passages 1 and 3].", [2, 1, 3]),
+    ("Dose [3-1] [2024 study].", [3, 1]),
 ])
 def test_markers(text, numbers):
     assert markers(text) == numbers
@@ -60,6 +62,12 @@ def test_markers(text, numbers):
 ])
 def test_split_keeps_markers_with_their_sentence_and_waits_for_the_next(text, complete, rest):
     assert split(text) == (complete, rest)
+
+
+def test_markdown_and_an_answer_label_are_not_part_of_the_claim():
+    verdict = judge("Answer: **High-dose IVIG** at 2 g/kg is the most effective treatment [Passage 1].", PASSAGES,
+                    [], LEXICON)
+    assert verdict.kept and verdict.text == "High-dose IVIG at 2 g/kg is the most effective treatment."
 
 
 def test_a_supported_sentence_is_kept():
