@@ -27,16 +27,21 @@ class Embedder:
     def embed(self, texts: Sequence[str], batch_size: int = 64,
               progress: Callable[[int, int], None] | None = None) -> list[list[float]]:
         """Return one normalised vector per text, reporting (done, total) after each batch."""
+        # Longest first, as `encode` orders one call: a batch of similar lengths pads little. In text order
+        # a batch pads every paragraph to its longest one (0.6-0.7x of raw `encode` throughput).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
         with _threads(self.batch_threads):
-            vectors: list[list[float]] = []
-            for begin in range(0, len(texts), batch_size):
-                batch = list(texts[begin: begin + batch_size])
-                encoded = self.model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False)
-                vectors.extend(row.tolist() for row in encoded)
+            for begin in range(0, len(order), batch_size):
+                batch = order[begin: begin + batch_size]
+                encoded = self.model.encode([texts[i] for i in batch], batch_size=batch_size,
+                                            normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)
+                for i, row in zip(batch, encoded, strict=True):
+                    vectors[i] = row.tolist()
                 if progress:
-                    progress(len(vectors), len(texts))
-            return vectors
+                    progress(begin + len(batch), len(texts))
+        return vectors
 
     def _embed_query(self, text: str) -> tuple[float, ...]:
         torch = _torch()
