@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -151,30 +151,30 @@ class Assistant:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)
         chosen = select(passages, self.settings.max_answer_sentences, self.settings.answer_margin,
                         focus=query.topical, asked=asked_types(query.question))
-        if wants_figure(query.question) and not any(has_figure(p.text) for p in chosen):
+        if wants_figure(query.question) and self._unstated(query, chosen, has_figure) is not None:
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
-        missing_dose = self._dose_not_given(query, chosen)
-        if missing_dose:
-            return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=missing_dose), query)
+        if ASKS_DOSE.search(query.question):
+            missing = self._unstated(query, chosen, lambda text: bool(STATES_DOSE.search(text)))
+            if missing is not None:
+                return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=missing or "that"), query)
         return compose(chosen, query=query.text)
 
-    def _dose_not_given(self, query: Query, chosen: list[Passage]) -> str:
-        """Name what the question asks a dose of when no chosen sentence gives a dose for it, else ''.
+    def _unstated(self, query: Query, chosen: list[Passage], states: Callable[[str], bool]) -> str | None:
+        """Return None when a chosen sentence states the asked kind of fact (a dose, a figure) about what the
+        question names; else the names it asks about ('' when it names nothing of its own).
 
-        A dose is only an answer for the drug it belongs to: asked for the dose of methotrexate, the
-        IVIG dose sentence is not an answer, however well it ranks.
+        A dose or a figure only answers for what it belongs to: asked for the dose of methotrexate, the IVIG
+        dose sentence is no answer, however well it ranks; asked for an incidence, a dose is no figure.
         """
-        if not ASKS_DOSE.search(query.question):
-            return ""
         named = [w for w in topical_words(query.question) if stem(w) not in self.corpus().subject_stems]
-        if not named:
-            return ""
         concepts = [set().union(*self.lexicon.concepts(w)) for w in named]
         for passage in chosen:
-            stems = set(all_stems(passage.text))
-            if STATES_DOSE.search(passage.text) and any(c & stems for c in concepts):
-                return ""
-        return _join(named)
+            if not states(passage.text):
+                continue
+            stems = set(all_stems(f"{passage.chunk.section} {passage.text}"))
+            if not concepts or any(c & stems for c in concepts):
+                return None
+        return _join(named) if named else ""
 
     def _abstain(self, corpus: Corpus, scope: dict[str, str], said: str, query: Query) -> Reply:
         covers = "; ".join(_outline(corpus.articles[slug]) for slug in sorted(scope))

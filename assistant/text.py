@@ -22,7 +22,7 @@ then there there's these they this those though through thus to too under until 
 using usually very via was wasn't we were what what's when where whether which while who whom whose why
 will with within without would yes yet you your yours yourself tell know explain describe mean means
 anything something thing things kind type types way ways article doctor patient patients ok okay
-different question questions topic switching switch now thanks thank please anyway again briefly
+different question questions topic topics switching switch now thanks thank please anyway again briefly
 besides except apart aside beyond including include includes involving regarding concerning
 """.split())
 
