@@ -22,6 +22,7 @@ class Corpus:
     chunks: list[Chunk]
     index: BM25Index = field(init=False)
     chunk_stems: list[frozenset[str]] = field(init=False)
+    section_stems: list[frozenset[str]] = field(init=False)
     context_stems: list[frozenset[str]] = field(init=False)
     position: dict[str, int] = field(init=False)
 
@@ -30,6 +31,7 @@ class Corpus:
         self.index = BM25Index(documents)
         self.chunk_stems = [frozenset(d) for d in documents]
         self.position = {c.id: i for i, c in enumerate(self.chunks)}
+        self.section_stems = [frozenset(all_stems(c.section)) for c in self.chunks]
         self.context_stems = self._contexts()
 
     def _contexts(self) -> list[frozenset[str]]:

@@ -22,7 +22,8 @@ from ingest.types import Chunk, Sentence
 
 RRF_K = 60
 W_DENSE, W_COVER, W_RRF, W_TYPE, W_PREVIOUS, W_PHRASE = 0.40, 0.40, 0.10, 0.20, 0.10, 0.15
-SECTION_MATCH = 0.6  # a concept found only in the chunk's context (section, lead-in) counts for this much
+SECTION_MATCH = 0.9  # a concept named by the chunk's section path ("cutaneous manifestations") counts this much
+LEAD_MATCH = 0.6  # one found only in the paragraph that opens the chunk's section counts this much
 QUESTION_ALONE = 0.5  # for a follow-up, dense similarity mixes the question alone and the carried topic
 
 ASKS_DOSE = re.compile(r"\b(dose|doses|dosage|dosing|how much|mg|g/kg)\b", re.I)
@@ -65,8 +66,10 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
     best_fusion = 2.0 / (RRF_K + 1)
     asked = asked_types(query.question)
     figure_wanted = wants_figure(query.question)
-    specificity = [_specificity(c, corpus) for c in query.concepts]
-    denominator = sum(c.weight * s for c, s in zip(query.concepts, specificity, strict=True)) or 1.0
+    # The articles' subject ("scleromyxedema") is implied by every passage: it tells no passage apart.
+    concepts = [c for c in query.concepts if not c.stems <= corpus.subject_stems]
+    specificity = [_specificity(c, corpus) for c in concepts]
+    denominator = sum(c.weight * s for c, s in zip(concepts, specificity, strict=True)) or 1.0
     pairs = _pairs(terms(query.question))
     passages: list[Passage] = []
     for chunk_id, fusion in fused.items():
@@ -74,14 +77,14 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
             continue
         position = corpus.position[chunk_id]
         chunk = corpus.chunks[position]
-        context = corpus.context_stems[position]
+        section, context = corpus.section_stems[position], corpus.context_stems[position]
         for sentence in chunk.sentences:
             text = corpus.sentence_text(chunk, sentence.start, sentence.end)
             if is_instruction(text):
                 continue  # text addressed to an assistant is data, never an answer to repeat
             stems = set(all_stems(text))
-            found = sum(c.weight * s * _match(c, stems, context)
-                        for c, s in zip(query.concepts, specificity, strict=True))
+            found = sum(c.weight * s * _match(c, stems, section, context)
+                        for c, s in zip(concepts, specificity, strict=True))
             coverage = min(1.0, found / denominator)
             phrase = len(pairs & _pairs(terms(text))) / len(pairs) if pairs else 0.0
             answers = frozenset(i for i in asked if ANSWER_TYPES[i][1].search(text))
@@ -112,11 +115,13 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
-def _match(concept: Concept, stems: set[str], context: frozenset[str]) -> float:
+def _match(concept: Concept, stems: set[str], section: frozenset[str], context: frozenset[str]) -> float:
     if concept.stems & stems:
         return 1.0
-    if concept.stems & context:
+    if concept.stems & section:
         return SECTION_MATCH
+    if concept.stems & context:
+        return LEAD_MATCH
     return 0.0
 
 
