@@ -63,6 +63,18 @@ AGREEMENT_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g.split()) for g 
     "pregnant pregnancy",
 ))
 AGREEMENT_WORDS = frozenset().union(*AGREEMENT_GROUPS)
+# Words whose opposite in the passages contradicts them: "least effective" against "most effective".
+OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(a.split()), frozenset(b.split())) for a, b in (
+        ("most", "least"), ("high higher highest", "low lower lowest"), ("more", "less fewer"),
+        ("increase increased increases increasing", "decrease decreased decreases decreasing reduce reduced reduction"),
+        ("improve improved improves improvement", "worsen worsened worsens worsening deterioration"),
+        ("early earlier", "late later delayed"), ("acute", "chronic"), ("benign", "malignant"),
+        ("proximal", "distal"), ("generalized generalised widespread", "localized localised"),
+    ))
+# "per day" says "daily": schedules are compared in one form.
+SCHEDULE = [(re.compile(rf"\b(?:per|a|each|every|once a|once per) {unit}\b", re.IGNORECASE), word)
+            for unit, word in (("day", "daily"), ("week", "weekly"), ("month", "monthly"), ("year", "yearly"))]
 NEGATION_CUES = frozenset(
     "no not never without absence absent unlike none neither nor cannot lack lacks lacking".split())
 CLAUSE_END = re.compile(r"[,;:.()!?]|\b(but|however|although|though|while|whereas|yet)\b", re.IGNORECASE)
@@ -97,13 +109,14 @@ def support(claim: str, passages: Sequence[str], *, threshold: float = COVERAGE_
     if not any(p.strip() for p in passages):
         return SupportVerdict(supported=False, score=0.0, coverage=0.0, mismatches=("no passage to check against",))
     lexicon = lexicon or load_lexicon()
+    claim, passages = _schedules(claim), [_schedules(p) for p in passages]
     given = {stem(w) for text in known for w in words(text)}
     passage_words = {w for p in passages for w in words(p)}
     passage_stems = {stem(w) for w in passage_words}
     related = set().union(*(lexicon.related(p) for p in passages))
     reachable = passage_stems | related | given
 
-    mismatches = _numbers(claim, passages) + _agreements(claim, passage_words)
+    mismatches = _numbers(claim, passages) + _agreements(claim, passage_words) + _opposites(claim, passage_words)
     mismatches += [f"{w} not in the passages" for w in dict.fromkeys(words(claim))
                    if w in ISOTYPES and w not in passage_words]
     content = [w for w in dict.fromkeys(words(claim))
@@ -138,8 +151,8 @@ def _numbers(claim: str, passages: Sequence[str]) -> list[str]:
     stated = [q for p in passages for q in _quantities(p)]
     problems = []
     for number, unit, said in _quantities_with_text(claim):
-        if (number, unit) in stated or (not unit and any(n == number for n, _ in stated)):
-            continue
+        if (number, unit) in stated:
+            continue  # a bare number matches only a bare one: "2 corticosteroids" is not "2 g/kg"
         other = [f"{n} {u}".strip() for n, u in stated if n == number]
         problems.append(f"{said} not in the passages" + (f" (they say {other[0]})" if other else ""))
     return problems
@@ -168,6 +181,23 @@ def _agreements(claim: str, passage_words: set[str]) -> list[str]:
             if word in group and not group & passage_words:
                 problems.append(f"{word} not in the passages")
     return problems
+
+
+def _opposites(claim: str, passage_words: set[str]) -> list[str]:
+    """Words of the claim whose opposite, and not themselves, the passages use."""
+    claim_words = set(words(claim))
+    problems = []
+    for side, other in OPPOSITES + tuple((b, a) for a, b in OPPOSITES):
+        said = claim_words & side
+        if said and not passage_words & side and passage_words & other:
+            problems.append(f"{min(said)} contradicts {min(passage_words & other)!r} of the passages")
+    return problems
+
+
+def _schedules(text: str) -> str:
+    for pattern, word in SCHEDULE:
+        text = pattern.sub(word, text)
+    return text
 
 
 def _negative_prefix(word: str, passage_words: set[str]) -> str:

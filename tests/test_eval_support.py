@@ -115,3 +115,20 @@ def test_agreement_with_the_hand_labels_is_at_least_the_reported_figure():
     assert overall.true_positive + overall.true_negative >= 52 and overall.false_positive == 0
     report = support_check()
     assert report["test"]["agreement"] == round(held_out.rate, 4) and report["threshold"] == COVERAGE_THRESHOLD
+
+
+IVIG_SENTENCE = ("High-dose intravenous immunoglobulin (IVIG) at 2 g/kg is the most effective treatment for "
+                 "scleromyxedema with systemic involvement, often combined with systemic corticosteroids.")
+
+
+@pytest.mark.parametrize(("claim", "critical"), [
+    ("IVIG is often combined with 2 corticosteroids.", "2 not in the passages"),  # a bare number is no dose
+    ("IVIG is the least effective treatment.", "least contradicts 'most'"),
+    ("Low-dose IVIG is the most effective treatment.", "low contradicts 'high'"),
+    ("IVIG at 2 g/kg per day is the most effective treatment.", "daily not in the passages"),
+])
+def test_opposites_bare_numbers_and_schedules_are_critical(claim, critical):
+    verdict = support(claim, [IVIG_SENTENCE], known=["scleromyxedema"])
+    assert not verdict.supported
+    assert any(critical in m for m in verdict.mismatches)
+    assert support("IVIG at 2 g/kg is the most effective treatment.", [IVIG_SENTENCE]).supported
