@@ -195,16 +195,14 @@ class Assistant:
     def without_llm(self) -> Assistant:
         """Return an assistant sharing this one's model and store that answers extractively: for cheap checks
         (suggestions, evaluation baselines) that must not cost a language model call."""
-        if self.llm is None:
-            return self
-        clone = Assistant(self.settings, self.store, self.embedder, self.lexicon)
-        clone._corpus, clone._versions = self._corpus, self._versions
-        return clone
+        return self if self.llm is None else self._clone(self.settings, llm=None)
 
     def with_settings(self, **changes: Any) -> Assistant:
         """Return an assistant sharing this one's model and store, with some settings changed."""
-        clone = Assistant(self.settings.model_copy(update=changes), self.store, self.embedder, self.lexicon,
-                          self.llm)
+        return self._clone(self.settings.model_copy(update=changes), llm=self.llm)
+
+    def _clone(self, settings: Settings, llm: Generator | None) -> Assistant:
+        clone = Assistant(settings, self.store, self.embedder, self.lexicon, llm)
         clone._corpus, clone._versions = self._corpus, self._versions
         return clone
 

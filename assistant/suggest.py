@@ -25,6 +25,8 @@ class Asker(Protocol):
 
     def articles(self) -> list[ArticleRecord]: ...
 
+    def without_llm(self) -> Asker: ...
+
 
 def section_question(title: str) -> str:
     """Return a question asking what a section heading covers: 'Critical Pitfalls' -> 'What are the critical
@@ -88,6 +90,7 @@ def _checked(bot: Asker, candidates: Sequence[tuple[str, str]], history: Sequenc
              limit: int, already_cited: set[tuple[str, int]]) -> list[str]:
     kept: list[str] = []
     seen: set[str] = set()
+    checker = bot.without_llm()  # checking a suggestion must not cost a language-model call
     for question, section in candidates[:MAX_CHECKED]:
         if len(kept) >= limit:
             break
@@ -95,7 +98,7 @@ def _checked(bot: Asker, candidates: Sequence[tuple[str, str]], history: Sequenc
             continue
         seen.add(_normal(question))
         try:
-            reply = bot.ask(question, history=history, article=article)
+            reply = checker.ask(question, history=history, article=article)
         except CitechatError:
             continue
         if reply.abstained:

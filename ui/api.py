@@ -110,7 +110,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 SSE_DOC = (
     "The same as `POST /api/ask`, streamed as Server-Sent Events: `event: delta` with `{\"text\": ...}` pieces of "
-    "the answer, then one `event: reply` with the whole reply (the `/api/ask` JSON). Input errors are answered "
+    "the answer, then one `event: reply` with the whole reply (the `/api/ask` JSON), which replaces the text "
+    "shown so far (with a language model configured, a fallback can differ from the deltas). Input errors are answered "
     "before the stream starts, as JSON with a 4xx status."
 )
 
