@@ -39,6 +39,7 @@ class Store:
         self._articles_name = f"{prefix}-articles"
         self._chunks: Any = None
         self._articles: Any = None
+        self._versions_seen: dict[str, str] = {}  # the last versions() read: every stored article
 
     # -- opening ---------------------------------------------------------------------------------------
     @property
@@ -100,7 +101,8 @@ class Store:
             return {}
         self._open(create=False)
         got = self._articles.get(include=["metadatas"])
-        return {i: str(m["version"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        self._versions_seen = {i: str(m["version"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return dict(self._versions_seen)
 
     def chunks(self, versions: dict[str, str]) -> list[Chunk]:
         """Return the active chunks of the given {slug: version} articles, in reading order."""
@@ -117,8 +119,20 @@ class Store:
         if not versions:
             return []
         self._open(create=False)
-        result = self._chunks.query(query_embeddings=[list(embedding)], n_results=k,
-                                    where=_version_filter(versions), include=["distances"])
+        query = list(embedding)
+        if versions == self._versions_seen:
+            # All articles in scope: search unfiltered and drop inactive chunks. A `where` on the version makes
+            # Chroma check every record's metadata (36 ms instead of 1 ms at 10k chunks), and inactive chunks
+            # only exist while an ingest runs or after one crashed; if they crowd out the k, filter after all.
+            result = self._chunks.query(query_embeddings=[query], n_results=2 * k, include=["distances", "metadatas"])
+            found = result["ids"][0]
+            hits = [(i, 1.0 - float(d)) for i, d, m in zip(found, result["distances"][0], result["metadatas"][0],
+                                                            strict=True)
+                    if versions.get(str(m["article"])) == m["version"]]
+            if len(hits) >= k or len(found) < 2 * k:
+                return hits[:k]
+        result = self._chunks.query(query_embeddings=[query], n_results=k, where=_version_filter(versions),
+                                    include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:

@@ -159,3 +159,35 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, embedder):
     settings = make_settings(tmp_path / "home", chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(CitechatError, match="Cannot reach the Chroma server at http://127.0.0.1:"):
         open_store(settings, embedder.name, embedder.dimension).versions()
+
+
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_search_skips_the_chunks_of_an_ingest_in_progress(tmp_path, request, embedder, where):
+    url = request.getfixturevalue("chroma_url") if where == "server" else None
+    settings = server_settings(tmp_path, url) if url else make_settings(tmp_path / "home")
+    store = open_store(settings, embedder.name, embedder.dimension)
+    ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    active = store.versions()
+    # A new version whose chunks are stored but whose record switch never happened (an ingest running, or
+    # killed before the switch): its chunks have the same vectors as the active ones, and must not be found.
+    from ingest.chunk import chunk_article
+    from ingest.parse import parse_file_text
+
+    text = ARTICLE_PATH.read_text(encoding="utf-8").replace("2 g/kg", "1 g/kg")
+    article = parse_file_text(text, name=ARTICLE_PATH.name)
+    pending = chunk_article(article, "pending-version")
+    store._chunks.upsert(ids=[c.id for c in pending], documents=[c.text for c in pending],
+                         embeddings=embedder.embed([c.embedding_text() for c in pending]),
+                         metadatas=[{"article": c.article, "version": "pending-version", "section": c.section,
+                                     "start": c.start, "end": c.end, "order": c.order, "kind": c.kind,
+                                     "sentences": "[]"} for c in pending])
+    assert store.versions() == active
+    query = embedder.embed_query("What dose of IVIG is used?")
+    for k in (5, 20, 26):
+        hits = store.search(query, k, active)
+        expected = store._chunks.query(query_embeddings=[list(query)], n_results=k, include=["distances"],
+                                       where={"version": active["scleromyxedema"]})
+        assert [i for i, _ in hits] == expected["ids"][0]
+    bot = Assistant(settings, store, embedder)
+    reply = bot.ask("What dose of IVIG is used?")
+    assert "2 g/kg" in reply.answer and "1 g/kg" not in reply.answer
