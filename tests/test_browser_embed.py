@@ -97,12 +97,14 @@ def browser() -> Iterator[Any]:
 
 
 def ask(scope: Any, question: str, answers_before: int) -> None:
-    """Type a question into a chat (a page, frame or element) and wait for its answer and sources."""
+    """Type a question into a chat (a page, frame or element) and wait until its answer is complete."""
     box = scope.locator("#cc-question textarea")
     box.fill(question)
     box.press("Enter")
-    # The answer streams in first; its sources arrive with the finished reply.
-    scope.locator("#cc-chat .cc-sources").nth(answers_before).wait_for(timeout=WAIT)
+    # The answer streams in as bare text; the finished reply is a .cc-answer block with its sources.
+    scope.locator("#cc-chat .cc-answer").nth(answers_before).wait_for(timeout=WAIT)
+    # The event is over only when the chat stops being busy: until then Gradio ignores another question.
+    scope.locator("#cc-chat[aria-busy='false']").wait_for(timeout=WAIT)
 
 
 def snap(target: Any, path: Path) -> None:

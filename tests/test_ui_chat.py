@@ -97,7 +97,7 @@ def test_answer_streams_then_shows_markers_sources_and_highlight(client):
     job = client.submit("What dose of IVIG is used?", [], SLUG, api_name="/respond")
     final = job.result()
     updates = job.outputs()
-    assert len(updates) >= 3  # the answer text as it comes, the finished answer, then its follow-ups
+    assert len(updates) >= 2  # the answer text as it comes, then the finished answer
     streamed = text_of(updates[0][CHAT][-1])
     assert "2 g/kg" in streamed and "cc-sources" not in streamed
     answer = text_of(final[CHAT][-1])
@@ -109,7 +109,9 @@ def test_answer_streams_then_shows_markers_sources_and_highlight(client):
     assert final[SOURCES]["choices"] == [["[1] First-Line Therapy (refs 1, 3)", "1:1"]]
     focus = final[PANE].split('<mark class="cc-hl cc-focus" data-cite="1">')[1].split("</mark>")[0]
     assert shown(focus) == "[1] " + citation["text"]
-    assert shown(final[SUGGEST_LABEL]) == messages.FOLLOW_UPS_LABEL
+    assert updates[0][QUESTION] == "" and updates[0][SUGGEST_LABEL] == ""  # sent: box cleared, old follow-ups gone
+    assert final[QUESTION]["__type__"] == "update" and "value" not in final[QUESTION]  # cleared once, not again
+    assert shown(client.predict(final[CONVERSATION], SLUG, api_name="/suggest")) == messages.FOLLOW_UPS_LABEL
 
 
 def test_follow_up_uses_the_conversation_the_page_sends_back(client):
@@ -122,7 +124,8 @@ def test_follow_up_uses_the_conversation_the_page_sends_back(client):
 
 def test_follow_ups_offered_after_an_answer_are_answerable(page, bot):
     *_, last = page.respond("What dose of IVIG is used?", [], SLUG)
-    offered = [last[f"suggest_{i}"]["value"] for i in range(3) if last[f"suggest_{i}"]["visible"]]
+    offered = page.suggest(last["conversation"], SLUG)
+    offered = [offered[f"suggest_{i}"]["value"] for i in range(3) if offered[f"suggest_{i}"]["visible"]]
     assert 2 <= len(offered) <= 3
     history = [{"role": m["role"], "content": m["content"]} for m in last["conversation"]]
     for question in offered:

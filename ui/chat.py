@@ -18,7 +18,7 @@ from ingest.types import CitechatError, Sentence
 from ui import conversation as conv
 from ui import messages, render
 from ui.feedback import FeedbackStore
-from ui.theme import SCROLL_TO_FOCUS
+from ui.theme import CHAT_BUSY, SCROLL_TO_FOCUS, TURN_DONE
 
 SUGGESTIONS = 3
 # The web component cannot pass ?article= (its page is the host's), so it names the article in an attribute:
@@ -105,7 +105,12 @@ class ChatPage:
         return opened
 
     def respond(self, question: str | None, conversation: Any, article: str | None) -> Iterator[dict[str, Any]]:
-        """Stream an answer into the chat, then show its sources, highlights and checked follow-ups."""
+        """Stream an answer into the chat, then show its sources and highlights; `suggest` follows it.
+
+        The question box is cleared once, with the first update: a question typed while the answer streams in
+        is kept. The event ends with the finished answer, so nothing it sends afterwards can undo what the
+        user does next (choose a source, ask again); the follow-up questions come in a separate event.
+        """
         turns = conv.parse(conversation)
         slug = article or None
         try:
@@ -117,25 +122,37 @@ class ChatPage:
         asked = [*turns, conv.user_turn(question or "")]
         titles = self.titles()
         shown = conv.chat_messages(asked, titles)
+        cleared: dict[str, Any] = {"question": "", "status": "", **suggestion_updates([], "")}
         text = ""
         reply = None
         for event in [first, *events]:
             if isinstance(event, str):
                 text += event
                 yield {"chatbot": [*shown, {"role": "assistant", "content": render.answer_text_html(text)}],
-                       "question": "", "status": "", **suggestion_updates([], "")}
+                       **cleared}
+                cleared = {}
             else:
                 reply = event
         assert reply is not None
         answered = [*asked, conv.assistant_turn(reply)]
         final: dict[str, Any] = {"chatbot": conv.chat_messages(answered, titles), "conversation": conv.dump(answered),
-                                 "question": "", "status": ""}
+                                 **cleared, **suggestion_updates([], "")}
         if not self.embed:
             final.update(self.source_outputs(len(answered) - 1, answered[-1], slug or reply.article))
         yield final
-        suggestions = follow_ups(self.bot, question or "", reply, conv.history(turns), slug, SUGGESTIONS)
-        # The whole state again, not only the buttons: an API client reading the last update gets everything.
-        yield {**final, **suggestion_updates(suggestions, messages.FOLLOW_UPS_LABEL)}
+
+    def suggest(self, conversation: Any, article: str | None) -> dict[str, Any]:
+        """Return the checked follow-up questions for the last answer of the conversation; no change (the
+        starters stay) when it does not end with an answer."""
+        turns = conv.parse(conversation)
+        found = conv.answer_at(turns)
+        if found is None or found[0] != len(turns) - 1:
+            return {}
+        position, question, turn = found
+        asked = max((i for i in range(position) if turns[i].role == "user"), default=0)
+        suggestions = follow_ups(self.bot, question, turn.reply(), conv.history(turns[:asked]), article or None,
+                                 SUGGESTIONS)
+        return suggestion_updates(suggestions, messages.FOLLOW_UPS_LABEL)
 
     def source_outputs(self, position: int, turn: conv.Turn, slug: str) -> dict[str, Any]:
         """Return the source picker and the pane for the answer at `position`, its first source chosen."""
@@ -274,16 +291,18 @@ def build_chat(page: ChatPage) -> gr.Blocks:
         opened = [b for b in everything if b is not c["chatbot"] and b is not c["conversation"]]
         demo.load(load, [c["hint"]], opened, js=ARTICLE_FROM_ELEMENT, api_name="load",
                   api_visibility="undocumented")
-        inputs = [c["question"], c["conversation"], c["article"]]
-        c["send"].click(respond, inputs, answer_outputs, api_name="respond", api_visibility="undocumented",
-                        show_progress="minimal", concurrency_limit=4, concurrency_id="answer",
-                        ).then(None, js=SCROLL_TO_FOCUS)
-        c["question"].submit(respond, inputs, answer_outputs, api_name=False, show_progress="minimal",
-                             concurrency_limit=4, concurrency_id="answer").then(None, js=SCROLL_TO_FOCUS)
-        for i in range(SUGGESTIONS):
-            c[f"suggest_{i}"].click(respond, [c[f"suggest_{i}"], c["conversation"], c["article"]], answer_outputs,
-                                    api_name=False, show_progress="minimal", concurrency_limit=4,
-                                    concurrency_id="answer").then(None, js=SCROLL_TO_FOCUS)
+        suggestion_outputs = [c["suggest_label"], *(c[f"suggest_{i}"] for i in range(SUGGESTIONS))]
+        limit = 4
+        asks = [(c["send"].click, c["question"]), (c["question"].submit, c["question"]),
+                *((c[f"suggest_{i}"].click, c[f"suggest_{i}"]) for i in range(SUGGESTIONS))]
+        for n, (trigger, source) in enumerate(asks):
+            answered = trigger(respond, [source, c["conversation"], c["article"]], answer_outputs, js=CHAT_BUSY,
+                               api_name="respond" if n == 0 else False, api_visibility="undocumented",
+                               show_progress="minimal", concurrency_limit=limit, concurrency_id="answer")
+            answered.then(None, js=TURN_DONE)
+            answered.then(keyed(page.suggest), [c["conversation"], c["article"]], suggestion_outputs,
+                          api_name="suggest" if n == 0 else False, api_visibility="undocumented",
+                          show_progress="hidden", concurrency_limit=limit, concurrency_id="answer")
         c["clear"].click(lambda slug: keyed(page.open_article)(slug), [c["article"]], everything, api_name="clear",
                          api_visibility="undocumented")
         c["chatbot"].clear(lambda slug: keyed(page.open_article)(slug), [c["article"]], everything, api_name=False)

@@ -25,6 +25,18 @@ SCROLL_TO_FOCUS = """() => {
   }, 80);
 }"""
 
+# The chat says it is busy (aria-busy, read by screen readers and by the browser tests) from the moment a
+# question is sent (this runs before the request, and passes the event's three inputs on) until its answer is
+# complete; then the chosen source is scrolled into view.
+CHAT_BUSY = """(question, conversation, article) => {
+  document.querySelector("#cc-chat")?.setAttribute("aria-busy", "true");
+  return [question, conversation, article];
+}"""
+TURN_DONE = """() => {
+  document.querySelector("#cc-chat")?.setAttribute("aria-busy", "false");
+  (""" + SCROLL_TO_FOCUS + """)();
+}"""
+
 CHAT_CSS = """
 .cc-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .25rem .75rem; }
 .cc-brand { font-weight: 700; font-size: 1.05rem; color: var(--color-accent); letter-spacing: .02em; }
