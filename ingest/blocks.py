@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup
-
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+-]|\d{1,3}[.)])\s+")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -121,6 +119,8 @@ def _inline_md(text: str) -> str:
 
 
 def _html_blocks(text: str) -> list[RawBlock]:
+    from bs4 import BeautifulSoup  # only HTML needs it: keeps ~40 ms off every `citechat` command
+
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup.find_all(HTML_DROP):
         tag.decompose()
