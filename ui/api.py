@@ -6,6 +6,7 @@ Errors are always `{"error": "..."}` with a 4xx status saying what to fix, never
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -135,7 +136,7 @@ def router(bot: Assistant, feedback: FeedbackStore) -> APIRouter:
         first = next(events)  # input errors raise here, before any byte is sent
 
         def sse() -> Iterator[str]:
-            for event in [first, *events]:
+            for event in itertools.chain([first], events):
                 if isinstance(event, str):
                     yield _sse("delta", {"text": event})
                 else:

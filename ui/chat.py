@@ -6,6 +6,7 @@ the chatbot is re-rendered from it, and nothing about a user is kept in the proc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,7 +126,7 @@ class ChatPage:
         cleared: dict[str, Any] = {"question": "", "status": "", **suggestion_updates([], "")}
         text = ""
         reply = None
-        for event in [first, *events]:
+        for event in itertools.chain([first], events):
             if isinstance(event, str):
                 text += event
                 yield {"chatbot": [*shown, {"role": "assistant", "content": render.answer_text_html(text)}],
