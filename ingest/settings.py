@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=2_000_000, description="Largest HTTP request body accepted (API and chat page), in bytes."
     )
+    answer_concurrency: int = Field(
+        default=4, ge=1,
+        description="Questions answered at the same time, per entry point (chat page, widget, HTTP API); the "
+        "others wait their turn in a queue.",
+    )
+    max_queue_size: int = Field(
+        default=64, ge=1,
+        description="Most questions waiting per entry point; past it a question gets a clear 'busy, try again' "
+        "(HTTP 503 with Retry-After on the API) instead of piling up.",
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="Base URL of an OpenAI-compatible chat server (Ollama: http://127.0.0.1:11434/v1, llama.cpp: "

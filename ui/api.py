@@ -1,7 +1,8 @@
 """The JSON API: ask (whole reply or Server-Sent Events), rate an answer, list articles.
 
 The conversation travels with each request (`history`), so any server process can answer any turn.
-Errors are always `{"error": "..."}` with a 4xx status saying what to fix, never a traceback.
+Errors are always `{"error": "..."}`, never a traceback: 4xx says what to fix, 503 means busy (see
+`ui.limits`), 500 carries a request id that points to the details in the server log.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -17,7 +19,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import Assistant
 from assistant.suggest import follow_ups
@@ -26,7 +27,6 @@ from ui import messages
 from ui.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
-API_PREFIX = "/api/"
 
 
 class Turn(BaseModel):
@@ -109,11 +109,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Request body too large."},
     422: {"model": ErrorOut, "description": "Wrong field names or types."},
 }
+ASK_ERRORS = {**ERRORS, 503: {"model": ErrorOut, "description": "Busy: too many questions waiting; try again after "
+                              "the Retry-After seconds."}}
 SSE_DOC = (
     "The same as `POST /api/ask`, streamed as Server-Sent Events: `event: delta` with `{\"text\": ...}` pieces of "
     "the answer, then one `event: reply` with the whole reply (the `/api/ask` JSON), which replaces the text "
     "shown so far (with a language model configured, a fallback can differ from the deltas). Input errors are answered "
     "before the stream starts, as JSON with a 4xx status."
+    " A failure on our side after the stream started ends it with `event: error` and `{\"error\": ..., "
+    "\"request_id\": ...}`."
 )
 
 
@@ -121,26 +125,32 @@ def router(bot: Assistant, feedback: FeedbackStore) -> APIRouter:
     """Return the API routes bound to an assistant and a feedback store."""
     api = APIRouter(prefix="/api", tags=["api"])
 
-    @api.post("/ask", response_model=AskResponse, responses=ERRORS, summary="Ask a question")
+    @api.post("/ask", response_model=AskResponse, responses=ASK_ERRORS, summary="Ask a question")
     def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question from the article, with citations, or abstain."""
         history = [t.model_dump() for t in body.history]
         reply = bot.ask(body.question, history, body.article)
         return _reply_json(bot, body, reply)
 
-    @api.post("/ask/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}},
-                                                         "description": "Server-Sent Events."}},
+    @api.post("/ask/stream", responses={**ASK_ERRORS, 200: {"content": {"text/event-stream": {}},
+                                                             "description": "Server-Sent Events."}},
               summary="Ask a question, streamed (SSE)", description=SSE_DOC, response_class=StreamingResponse)
     def ask_stream(body: AskRequest) -> StreamingResponse:
         events = bot.stream(body.question, [t.model_dump() for t in body.history], body.article)
         first = next(events)  # input errors raise here, before any byte is sent
 
         def sse() -> Iterator[str]:
-            for event in itertools.chain([first], events):
-                if isinstance(event, str):
-                    yield _sse("delta", {"text": event})
-                else:
-                    yield _sse("reply", _reply_json(bot, body, event))
+            try:
+                for event in itertools.chain([first], events):
+                    if isinstance(event, str):
+                        yield _sse("delta", {"text": event})
+                    else:
+                        yield _sse("reply", _reply_json(bot, body, event))
+            except Exception:  # the 200 is sent: end the stream with an error event, details in the log only
+                request_id = new_request_id()
+                log.exception("unexpected error while streaming an answer (request id %s)", request_id)
+                yield _sse("error", {"error": messages.INTERNAL_ERROR.format(request_id=request_id),
+                                     "request_id": request_id})
 
         return StreamingResponse(sse(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -198,8 +208,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"error": messages.INTERNAL_ERROR}, status_code=500)
+        request_id = new_request_id()
+        log.error("unexpected error on %s (request id %s)", request.url.path, request_id, exc_info=exc)
+        return JSONResponse({"error": messages.INTERNAL_ERROR.format(request_id=request_id),
+                             "request_id": request_id}, status_code=500, headers={"X-Request-ID": request_id})
+
+
+def new_request_id() -> str:
+    """Return a short random id that ties an error shown to a user to its traceback in the server log."""
+    return uuid.uuid4().hex[:12]
 
 
 def describe(errors: Any) -> tuple[int, str]:
@@ -218,41 +235,3 @@ def describe(errors: Any) -> tuple[int, str]:
         allowed = ", ".join(AskRequest.model_fields)
         problem = messages.UNKNOWN_FIELD.format(allowed=allowed)
     return 422, messages.BAD_FIELD.format(field=field, problem=problem)
-
-
-class BodyLimit:
-    """Rejects request bodies over `limit` bytes with 413: any path by Content-Length, the API's also while
-    reading (a chunked body declares no length)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        size = int(declared) if declared.isdigit() else 0
-        if size > self.limit:
-            await self._reject(size, scope, receive, send)
-            return
-        if not scope["path"].startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:  # FastAPI passes HTTPExceptions raised while reading the body through
-                raise HTTPException(413, messages.BODY_TOO_LARGE.format(size=received, limit=self.limit))
-            return message
-
-        await self.app(scope, counted, send)
-
-    async def _reject(self, size: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"error": messages.BODY_TOO_LARGE.format(size=size, limit=self.limit)},
-                                status_code=413)
-        await response(scope, receive, send)

@@ -25,7 +25,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def serving(app: Any, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
     """Run `app` with uvicorn in a daemon thread; yield its base URL; stop it on exit."""
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                                           server_header=False))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

@@ -6,8 +6,10 @@ the chatbot is re-rendered from it, and nothing about a user is kept in the proc
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -18,9 +20,11 @@ from ingest.store import ArticleRecord
 from ingest.types import CitechatError, Sentence
 from ui import conversation as conv
 from ui import messages, render
+from ui.api import new_request_id
 from ui.feedback import FeedbackStore
 from ui.theme import CHAT_BUSY, SCROLL_TO_FOCUS, TURN_DONE
 
+log = logging.getLogger(__name__)
 SUGGESTIONS = 3
 # The web component cannot pass ?article= (its page is the host's), so it names the article in an attribute:
 # <gradio-app src="https://HOST/embed" data-article="SLUG">.
@@ -112,6 +116,9 @@ class ChatPage:
         is kept. The event ends with the finished answer, so nothing it sends afterwards can undo what the
         user does next (choose a source, ask again); the follow-up questions come in a separate event.
         """
+        if not conv.readable(conversation):
+            yield {"status": status_html(messages.UNREADABLE_CONVERSATION, error=True)}
+            return
         turns = conv.parse(conversation)
         slug = article or None
         try:
@@ -120,20 +127,28 @@ class ChatPage:
         except CitechatError as exc:
             yield {"status": status_html(str(exc), error=True)}
             return
+        except Exception:
+            yield {"status": status_html(internal_error("answering a question"), error=True)}
+            return
         asked = [*turns, conv.user_turn(question or "")]
         titles = self.titles()
         shown = conv.chat_messages(asked, titles)
         cleared: dict[str, Any] = {"question": "", "status": "", **suggestion_updates([], "")}
         text = ""
         reply = None
-        for event in itertools.chain([first], events):
-            if isinstance(event, str):
-                text += event
-                yield {"chatbot": [*shown, {"role": "assistant", "content": render.answer_text_html(text)}],
-                       **cleared}
-                cleared = {}
-            else:
-                reply = event
+        try:
+            for event in itertools.chain([first], events):
+                if isinstance(event, str):
+                    text += event
+                    yield {"chatbot": [*shown, {"role": "assistant", "content": render.answer_text_html(text)}],
+                           **cleared}
+                    cleared = {}
+                else:
+                    reply = event
+        except Exception:  # the chat goes back to how it was before the question, with a message
+            yield {"chatbot": conv.chat_messages(turns, titles),
+                   "status": status_html(internal_error("answering a question"), error=True)}
+            return
         assert reply is not None
         answered = [*asked, conv.assistant_turn(reply)]
         final: dict[str, Any] = {"chatbot": conv.chat_messages(answered, titles), "conversation": conv.dump(answered),
@@ -195,6 +210,25 @@ class ChatPage:
         return status_html(messages.FEEDBACK_THANKS_UP if liked else messages.FEEDBACK_THANKS_DOWN)
 
 
+def internal_error(doing: str) -> str:
+    """Log the exception being handled with a new request id; return the message to show (the id, no details)."""
+    request_id = new_request_id()
+    log.exception("unexpected error %s on the chat page (request id %s)", doing, request_id)
+    return messages.INTERNAL_ERROR.format(request_id=request_id)
+
+
+def shielded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an event handler so that an unexpected exception shows our message with a request id, never its
+    text (show_error is off, so Gradio would only say "Error"); details go to the log."""
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise gr.Error(internal_error(f"in {fn.__name__}"), print_exception=False) from exc
+    return call
+
+
 def header_html(record: ArticleRecord | None) -> str:
     """Return the page header: the brand and the article the chat is about."""
     about = f'<div class="cc-about">{render.inert(record.title)}</div>' if record else ""
@@ -220,8 +254,9 @@ def suggestion_updates(questions: list[str], label: str) -> dict[str, Any]:
     return updates
 
 
-def build_chat(page: ChatPage) -> gr.Blocks:
-    """Return the Blocks of the chat page (or of the narrow widget when `page.embed`)."""
+def build_chat(page: ChatPage, concurrency: int = 4) -> gr.Blocks:
+    """Return the Blocks of the chat page (or of the narrow widget when `page.embed`), answering `concurrency`
+    questions at once (the rest wait in Gradio's queue)."""
     embed = page.embed
     with gr.Blocks(title=messages.APP_TITLE, fill_width=embed) as demo:
         c: dict[str, Any] = {}
@@ -266,9 +301,11 @@ def build_chat(page: ChatPage) -> gr.Blocks:
                                          "suggest_label", *(f"suggest_{i}" for i in range(SUGGESTIONS)))]
 
         def keyed(fn: Any) -> Any:
-            """Wrap a handler returning {name: value} into one returning {component: value}."""
+            """Wrap a handler returning {name: value} into one returning {component: value}, shielded."""
+            safe = shielded(fn)
+
             def call(*args: Any, **kwargs: Any) -> Any:
-                result = fn(*args, **kwargs)
+                result = safe(*args, **kwargs)
                 if isinstance(result, dict):
                     return {c[k]: v for k, v in result.items()}
                 return ({c[k]: v for k, v in update.items()} for update in result)
@@ -286,29 +323,28 @@ def build_chat(page: ChatPage) -> gr.Blocks:
             return keyed(page.select_message)(conversation, article, data)
 
         def rate(conversation: Any, article: str, data: gr.LikeData) -> str:
-            return page.rate(conversation, article, data)
+            return str(shielded(page.rate)(conversation, article, data))
 
         # Loading leaves the (empty) chat alone: a question typed before the page finished loading survives.
         opened = [b for b in everything if b is not c["chatbot"] and b is not c["conversation"]]
         demo.load(load, [c["hint"]], opened, js=ARTICLE_FROM_ELEMENT, api_name="load",
                   api_visibility="undocumented")
         suggestion_outputs = [c["suggest_label"], *(c[f"suggest_{i}"] for i in range(SUGGESTIONS))]
-        limit = 4
         asks = [(c["send"].click, c["question"]), (c["question"].submit, c["question"]),
                 *((c[f"suggest_{i}"].click, c[f"suggest_{i}"]) for i in range(SUGGESTIONS))]
         for n, (trigger, source) in enumerate(asks):
             answered = trigger(respond, [source, c["conversation"], c["article"]], answer_outputs, js=CHAT_BUSY,
                                api_name="respond" if n == 0 else False, api_visibility="undocumented",
-                               show_progress="minimal", concurrency_limit=limit, concurrency_id="answer")
+                               show_progress="minimal", concurrency_limit=concurrency, concurrency_id="answer")
             answered.then(None, js=TURN_DONE)
             answered.then(keyed(page.suggest), [c["conversation"], c["article"]], suggestion_outputs,
                           api_name="suggest" if n == 0 else False, api_visibility="undocumented",
-                          show_progress="hidden", concurrency_limit=limit, concurrency_id="answer")
+                          show_progress="hidden", concurrency_limit=concurrency, concurrency_id="answer")
         c["clear"].click(lambda slug: keyed(page.open_article)(slug), [c["article"]], everything, api_name="clear",
                          api_visibility="undocumented")
         c["chatbot"].clear(lambda slug: keyed(page.open_article)(slug), [c["article"]], everything, api_name=False)
         c["article"].input(lambda slug: keyed(page.open_article)(slug), [c["article"]], everything, api_name=False)
-        c["sources"].input(page.choose_source, [c["sources"], c["conversation"], c["article"]], [c["pane"]],
+        c["sources"].input(shielded(page.choose_source), [c["sources"], c["conversation"], c["article"]], [c["pane"]],
                            api_name=False).then(None, js=SCROLL_TO_FOCUS)
         if not embed:
             c["chatbot"].select(select_message, [c["conversation"], c["article"]], [c["sources"], c["pane"]],

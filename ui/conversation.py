@@ -65,6 +65,16 @@ def parse(value: Any) -> list[Turn]:
     return turns
 
 
+def readable(value: Any) -> bool:
+    """Return whether a conversation sent by the browser is whole: a list (or nothing) of messages that each
+    have a user or assistant role and text content. A question is only answered against a whole one."""
+    if value is None:
+        return True
+    return isinstance(value, list) and all(
+        isinstance(item, Mapping) and item.get("role") in ("user", "assistant") and isinstance(item.get("content"), str)
+        for item in value)
+
+
 def dump(turns: list[Turn]) -> list[dict[str, Any]]:
     """Return the JSON form of the turns, for the browser."""
     return [t.to_json() for t in turns]

@@ -13,7 +13,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.settings import Settings
 
@@ -42,35 +41,10 @@ def loader_source() -> bytes:
     return (Path(gradio.__file__).parent / "templates" / "frontend" / "gradio.js").read_bytes()
 
 
-class FrameAncestors:
-    """Adds `Content-Security-Policy: frame-ancestors ...` to every response, so only the allowed sites (and
-    we ourselves) can show our pages in a frame."""
-
-    def __init__(self, app: ASGIApp, policy: str) -> None:
-        self.app = app
-        self.policy = policy.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in (b"content-security-policy", b"x-frame-options")]
-                headers.append((b"content-security-policy", self.policy))
-                headers.append((b"x-content-type-options", b"nosniff"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_policy)
-
-
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the embedding policy (CORS and frame-ancestors) and the loader route to the app."""
+    """Add the CORS policy for the allowed origins and the loader route to the app (frame-ancestors is part of
+    `ui.security.SecurityHeaders`)."""
     origins = allowed_origins(settings)
-    app.add_middleware(FrameAncestors, policy=frame_ancestors(origins))
     # Gradio sees a parent CORSMiddleware and leaves CORS to it, so this one policy covers the widget too.
     app.add_middleware(
         CORSMiddleware,

@@ -19,6 +19,7 @@ FEEDBACK_THANKS_DOWN = "Thanks: your rating was saved and will help us improve t
 FEEDBACK_NOT_SAVED = "Only answers can be rated."
 DISCLAIMER_SUMMARY = "Medical disclaimer"
 API_DOCS_LINK = "HTTP API"
+UNREADABLE_CONVERSATION = "This chat could not be read back; press “New chat” to start again."
 UNKNOWN_ARTICLE_PARAM = "No article {slug!r} here; showing {title!r} instead."
 
 # HTTP API errors (the assistant's own CitechatError messages are passed through as they are).
@@ -28,6 +29,9 @@ ASK_EXAMPLE = '{"question": "What dose of IVIG is used?", "history": []}'
 BAD_FIELD = "Field {field!r}: {problem}."
 UNKNOWN_FIELD = "unknown field; allowed fields are {allowed}"
 UNKNOWN_ENDPOINT = "There is no API endpoint {method} {path}; see /docs for the endpoints."
-INTERNAL_ERROR = "Something went wrong on our side; please try again."
+INTERNAL_ERROR = "Something went wrong on our side; please try again (request id {request_id})."
+BUSY = "citechat is busy answering other questions; please try again in a few seconds."
+NOT_FOUND = "Not found."
+UNAVAILABLE = "The article store cannot be read right now."
 NOT_READY = "citechat is still loading the article store; try again in a few seconds."
 FEEDBACK_SAVED = "saved"

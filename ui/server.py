@@ -11,16 +11,19 @@ from fastapi.responses import JSONResponse
 
 from assistant import Assistant
 from ingest.settings import Settings
-from ui import api, embed
+from ui import api, embed, messages
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
+from ui.limits import Admission, BodyLimit
+from ui.security import BlockedRoutes, SecurityHeaders
 from ui.theme import CHAT_CSS, EMBED_CSS, EMBED_HEAD, PAGE_HEAD, theme
 
 log = logging.getLogger(__name__)
 API_DESCRIPTION = """Ask questions about the ingested medical article; every answer quotes the passages it
 comes from (`citations`, with the article's own reference numbers), or abstains when the article does not
 answer. Send the conversation so far as `history`: the server keeps no state between requests. Errors are
-`{"error": "..."}` with a 4xx status.
+`{"error": "..."}`: a 4xx status says what to fix; 503 (with `Retry-After`) means busy, try again; 500 carries a
+`request_id` to quote when reporting it.
 
 The chat page is at `/`, the narrow widget at `/embed?article=SLUG` (iframe) or as a web component:
 `<script type="module" src="/gradio.js"></script><gradio-app src="/embed" data-article="SLUG"></gradio-app>`."""
@@ -35,7 +38,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     feedback = FeedbackStore(feedback_path(settings))
     app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url="/docs", redoc_url=None)
     api.install_error_handlers(app)
-    app.add_middleware(api.BodyLimit, limit=settings.max_request_bytes)
+    # Starlette runs the middleware added last first: CORS, security headers, blocked routes, body limit, admission.
+    app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(BlockedRoutes)
+    app.add_middleware(SecurityHeaders, frame_ancestors=embed.frame_ancestors(embed.allowed_origins(settings)))
     embed.install(app, settings)
     app.include_router(api.router(bot, feedback))
 
@@ -44,19 +51,23 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         """200 with the ingested articles once the assistant can answer; 503 if its store cannot be read."""
         try:
             articles = [r.slug for r in bot.articles()]
-        except Exception as exc:  # a readiness probe reports, it does not raise
-            log.warning("healthz: store unreadable: %s", exc)
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        except Exception:  # a readiness probe reports, it does not raise; the details go to the log only
+            log.exception("healthz: store unreadable")
+            return JSONResponse({"status": "unavailable", "error": messages.UNAVAILABLE}, status_code=503)
         return {"status": "ok", "articles": articles}
 
+    private = [str(p.resolve()) for p in (settings.home, feedback.path.parent)]
     mount: dict[str, Any] = {"theme": theme(), "css": CHAT_CSS, "head": PAGE_HEAD, "footer_links": [],
-                             "run_history": False, "ssr_mode": False, "show_error": True}
-    widget = build_chat(ChatPage(bot, feedback, embed=True))
-    page = build_chat(ChatPage(bot, feedback, embed=False))
+                             "run_history": False, "ssr_mode": False, "show_error": False,
+                             "enable_monitoring": False, "mcp_server": False, "blocked_paths": private,
+                             "max_file_size": 0}
+    widget = build_chat(ChatPage(bot, feedback, embed=True), settings.answer_concurrency)
+    page = build_chat(ChatPage(bot, feedback, embed=False), settings.answer_concurrency)
+    queue = {"default_concurrency_limit": settings.answer_concurrency, "max_size": settings.max_queue_size}
     # Starlette matches in order and "/" matches everything: the widget and all routes above come first.
-    gr.mount_gradio_app(app, widget.queue(default_concurrency_limit=4), path=embed.EMBED_PATH,
+    gr.mount_gradio_app(app, widget.queue(**queue), path=embed.EMBED_PATH,
                         **{**mount, "css": EMBED_CSS, "head": EMBED_HEAD})
-    gr.mount_gradio_app(app, page.queue(default_concurrency_limit=4), path="/", **mount)
+    gr.mount_gradio_app(app, page.queue(**queue), path="/", **mount)
     return app
 
 
@@ -66,4 +77,5 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
 
     app = create_app(settings)
     print(f"citechat: chat on http://{host}:{port}/  widget /embed  API docs /docs", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5,
+                server_header=False)
