@@ -13,6 +13,9 @@ from assistant.text import all_stems, stem, words
 from ingest.store import ArticleRecord
 from ingest.types import Chunk
 
+# Nouns a question uses for the article's own subject: "Who gets this disease?" names no topic.
+SUBJECT_NOUNS = frozenset(stem(w) for w in ("disease", "condition", "disorder", "illness"))
+
 
 @dataclass
 class Corpus:
@@ -60,7 +63,8 @@ class Corpus:
     @cached_property
     def subject_stems(self) -> frozenset[str]:
         """Stems of the article titles' topical words: what every question is implicitly about."""
-        return frozenset(stem(w) for r in self.articles.values() for w in topical_words(r.title))
+        titles = {stem(w) for r in self.articles.values() for w in topical_words(r.title)}
+        return frozenset(titles | SUBJECT_NOUNS)
 
     @cached_property
     def average_idf(self) -> float:

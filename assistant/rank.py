@@ -21,7 +21,7 @@ from ingest.store import Store
 from ingest.types import Chunk, Sentence
 
 RRF_K = 60
-W_DENSE, W_COVER, W_RRF, W_TYPE, W_PREVIOUS, W_PHRASE = 0.40, 0.40, 0.10, 0.20, 0.10, 0.15
+W_DENSE, W_COVER, W_RRF, W_TYPE, W_PREVIOUS, W_PHRASE, W_FOCUS = 0.40, 0.40, 0.10, 0.20, 0.10, 0.15, 0.15
 SECTION_MATCH = 0.9  # a concept named by the chunk's section path ("cutaneous manifestations") counts this much
 LEAD_MATCH = 0.6  # one found only in the paragraph that opens the chunk's section counts this much
 QUESTION_ALONE = 0.5  # for a follow-up, dense similarity mixes the question alone and the carried topic
@@ -71,6 +71,7 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
     specificity = [_specificity(c, corpus) for c in concepts]
     denominator = sum(c.weight * s for c, s in zip(concepts, specificity, strict=True)) or 1.0
     pairs = _pairs(terms(query.question))
+    asked_stems = frozenset().union(*(c.stems for c in concepts if c.weight >= 1.0)) if concepts else frozenset()
     passages: list[Passage] = []
     for chunk_id, fusion in fused.items():
         if chunk_id not in corpus.position:
@@ -86,12 +87,16 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
             found = sum(c.weight * s * _match(c, stems, section, context)
                         for c, s in zip(concepts, specificity, strict=True))
             coverage = min(1.0, found / denominator)
-            phrase = len(pairs & _pairs(terms(text))) / len(pairs) if pairs else 0.0
+            content = terms(text)
+            phrase = len(pairs & _pairs(content)) / len(pairs) if pairs else 0.0
+            # How much of the sentence is about the question: "Extremely rare disorder" beats a long
+            # definition that mentions "rare" once.
+            focus = sum(1 for t in content if t in asked_stems) / len(content) if content else 0.0
             answers = frozenset(i for i in asked if ANSWER_TYPES[i][1].search(text))
             typed = float(bool(answers) or (figure_wanted and has_figure(text)))
             previous = 1.0 if query.previous_answer and text in query.previous_answer else 0.0
             score = (W_DENSE * dense[chunk_id] + W_COVER * coverage + W_RRF * fusion / best_fusion
-                     + W_TYPE * typed + W_PREVIOUS * previous + W_PHRASE * phrase)
+                     + W_TYPE * typed + W_PREVIOUS * previous + W_PHRASE * phrase + W_FOCUS * focus)
             passages.append(Passage(chunk, sentence, text, score, dense[chunk_id], coverage, answers))
     passages.sort(key=lambda p: -p.score)
     return passages

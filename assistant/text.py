@@ -24,6 +24,7 @@ will with within without would yes yet you your yours yourself tell know explain
 anything something thing things kind type types way ways article doctor patient patients ok okay
 different question questions topic topics switching switch now thanks thank please anyway again briefly
 besides except apart aside beyond including include includes involving regarding concerning
+overall general generally exactly specifically actually basically
 """.split())
 
 # Words that shape a question but carry no topic: a follow-up made only of these leans on the history.
