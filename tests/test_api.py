@@ -109,10 +109,17 @@ def error(response) -> str:
     ({"question": "Dose?", "suggest": "yes"}, 422, "Field 'suggest'"),
     ({"question": "Dose?", "questoin": "typo"}, 422, "Field 'questoin': unknown field"),
     ({"question": "Dose\u202e?"}, 400, said.BAD_CHARACTERS),
+    ({"question": "Dose\u2066?\u2069"}, 400, said.BAD_CHARACTERS),
+    ({"question": "Dose\x00?"}, 400, said.BAD_CHARACTERS),
+    ({"question": "Dose\x07?"}, 400, said.BAD_CHARACTERS),
+    ({"question": "Dose \ud800?"}, 400, said.BAD_CHARACTERS),  # a lone surrogate, sent as the JSON escape \\ud800
+    ({"question": "Dose?", "history": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * 250},
+     400, "500 messages, limit 200"),
+    ({"question": "Dose?", "history": [["user", "What dose?"]]}, 422, "Field 'history[0]'"),
 ])
 @pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
 def test_bad_requests_get_a_4xx_with_a_clear_message(client, path, body, status, expected):
-    response = client.post(path, json=body)
+    response = client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert expected in error(response)

@@ -66,6 +66,8 @@ def test_articles_lists_the_store(home):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("ask", ""), "Please type a question"),
+    (("ask", " \t "), "Please type a question"),
+    (("ask", "What \u202eesod?"), "control or invisible formatting characters"),
     (("ask", "x" * 3000), "limit is 2,000"),
     (("ingest", "/no/such/file.txt"), "no such file"),
     (("ask", "What dose?", "--article", "gout"), "No article 'gout'"),
