@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,12 @@ from ingest.factory import load_embedder, open_store  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from ingest.settings import BUNDLED_ARTICLES_DIR, Settings  # noqa: E402
 from ingest.store import Store  # noqa: E402
+from tests.fake_openai import FakeOpenAI  # noqa: E402
 
 ARTICLE_PATH = BUNDLED_ARTICLES_DIR / "scleromyxedema.txt"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; playwright drives it and never downloads a browser
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +54,23 @@ def bot(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterato
     store = open_store(settings, embedder.name, embedder.dimension)
     ingest_paths([ARTICLE_PATH], settings, store, embedder)
     yield Assistant(settings, store, embedder)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 that the real client talks to."""
+    server = FakeOpenAI().start()
+    yield server
+    server.close()
+    assert not server.errors  # every scripted "[@phrase]" citation found its passage

@@ -18,13 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import CHROMIUM, make_settings
 from ui.background import free_port, serving
 from ui.server import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-quic"]
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "examples" / "embed.html"
 EXAMPLE_APP_URL = "http://127.0.0.1:7860"  # what examples/embed.html points at
@@ -84,16 +81,6 @@ def app_url(bot, home, site) -> Iterator[str]:
         assert text.count(f'src="{EXAMPLE_APP_URL}/') == 3  # the loader, the web component, the iframe
         body.append(text.replace(EXAMPLE_APP_URL, url).encode())
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def ask(scope: Any, question: str, answers_before: int) -> None:

@@ -19,8 +19,8 @@ import pytest
 from assistant import Assistant
 from ingest.factory import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import ARTICLE_PATH, make_settings
-from tests.test_browser_embed import CHROMIUM, FLAGS, WAIT, ask
+from tests.conftest import ARTICLE_PATH, CHROMIUM, make_settings
+from tests.test_browser_embed import WAIT, ask
 from ui.background import free_port, serving
 from ui.server import create_app
 
@@ -145,16 +145,6 @@ def app_url(hostile_bot, tmp_path_factory, site) -> Iterator[str]:
 <div id="iframe-widget"><iframe src="{url}/embed/?article={SLUG}" width="420" height="760"></iframe></div>
 </body></html>""".encode())
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 class Watch:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +19,7 @@ from ingest.factory import open_store
 from ingest.pipeline import ingest_paths
 from ingest.settings import Settings
 from tests.conftest import ARTICLE_PATH, make_settings
-from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai import Scripted
 
 DOSE_QUESTION = "What dose of IVIG is used?"
 FAITHFUL = ("High-dose IVIG at 2 g/kg is the most effective treatment for scleromyxedema with systemic involvement "
@@ -30,14 +29,6 @@ FAITHFUL_ANSWER = ("High-dose IVIG at 2 g/kg is the most effective treatment for
 DOSE_SENTENCE = ("High-dose intravenous immunoglobulin (IVIG) at 2 g/kg is the most effective treatment for "
                  "scleromyxedema with systemic involvement, often combined with systemic corticosteroids.")
 PASSAGE_BLOCK = re.compile(r'<passage id="(\d+)" section="[^"]*">(.*?)</passage>', re.DOTALL)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.close()
-    assert not server.errors  # every "[@phrase]" citation found its passage
 
 
 def with_llm(bot: Assistant, base_url: str, **changes: object) -> Assistant:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ def home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     settings = make_settings(home)
     ingest_paths([ARTICLE_PATH], settings, open_store(settings, embedder.name, embedder.dimension), embedder)
     return home
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.close()
-    assert not server.errors
 
 
 def run(home: Path, fake: FakeOpenAI, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from assistant import messages
 from eval.cli import main
 from tests.conftest import ARTICLE_PATH
-from tests.fake_openai import FakeOpenAI
 
 CASE = {"id": "dose", "split": "test", "category": "single", "article": "scleromyxedema",
         "turns": [{"question": "What dose of IVIG is used?", "answerable": True,
@@ -26,14 +24,6 @@ def cases(tmp_path: Path) -> Path:
     header = {"format": "citechat-cases", "version": 1, "article": "scleromyxedema", "description": "LLM smoke"}
     path.write_text(json.dumps(header) + "\n" + json.dumps(CASE) + "\n")
     return path
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.close()
-    assert not server.errors
 
 
 def test_llm_mode_without_a_configured_model_is_a_clear_error(cases, monkeypatch, capsys):
