@@ -10,6 +10,7 @@ from typing import Any
 from ingest.types import Article, Chunk, CitechatError, Sentence
 
 ADD_BATCH = 2000
+READ_PAGE = 5000  # records per get when reading every chunk
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,16 @@ class Store:
         if not versions:
             return []
         self._open(create=False)
-        got = self._chunks.get(where=_version_filter(versions), include=["documents", "metadatas"])
-        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"],
-                                                      strict=True)]
+        # Ids first, then the records page by page: Chroma fails a get of more than about 32k records with
+        # their documents ("too many SQL variables"). With every article in scope no `where` is needed (see
+        # `search`); inactive chunks are dropped here.
+        where = None if versions == self._versions_seen else _version_filter(versions)
+        ids = self._chunks.get(where=where, include=[])["ids"]
+        chunks: list[Chunk] = []
+        for begin in range(0, len(ids), READ_PAGE):
+            got = self._chunks.get(ids=ids[begin: begin + READ_PAGE], include=["documents", "metadatas"])
+            chunks += [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                       if versions.get(str(m["article"])) == m["version"]]
         return sorted(chunks, key=lambda c: (c.article, c.order))
 
     def search(self, embedding: Sequence[float], k: int, versions: dict[str, str]) -> list[tuple[str, float]]:

@@ -162,7 +162,7 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, embedder):
 
 
 @pytest.mark.parametrize("where", ["embedded", "server"])
-def test_search_skips_the_chunks_of_an_ingest_in_progress(tmp_path, request, embedder, where):
+def test_reads_skip_the_chunks_of_an_ingest_in_progress(tmp_path, request, embedder, where):
     url = request.getfixturevalue("chroma_url") if where == "server" else None
     settings = server_settings(tmp_path, url) if url else make_settings(tmp_path / "home")
     store = open_store(settings, embedder.name, embedder.dimension)
@@ -182,6 +182,9 @@ def test_search_skips_the_chunks_of_an_ingest_in_progress(tmp_path, request, emb
                                      "start": c.start, "end": c.end, "order": c.order, "kind": c.kind,
                                      "sentences": "[]"} for c in pending])
     assert store.versions() == active
+    loaded = store.chunks(active)
+    assert len(loaded) == 26 and not any(c.id in {p.id for p in pending} for c in loaded)
+    assert [c.order for c in loaded] == list(range(26))
     query = embedder.embed_query("What dose of IVIG is used?")
     for k in (5, 20, 26):
         hits = store.search(query, k, active)
