@@ -11,6 +11,12 @@ from ingest.types import Article, Chunk, CitechatError, Sentence
 
 ADD_BATCH = 2000
 READ_PAGE = 5000  # records per get when reading every chunk
+# The chunk index: HNSW with twice Chroma's default links and build effort, and a wide search. On 109,976 chunks
+# of the Python documentation (bench/scale.py), dense recall@10 against exact search went from 0.99 to 1.00 for
+# questions about the docs and from 0.58 to 0.975 for off-topic ones (the hard case for HNSW) compared with
+# Chroma's defaults and search_ef 128, for 3.5 ms more per query (1.6 -> 5.1) and 11 s more to index 110k vectors.
+SEARCH_EF = 1000
+HNSW: dict[str, Any] = {"hnsw:space": "cosine", "hnsw:M": 32, "hnsw:construction_ef": 200, "hnsw:search_ef": SEARCH_EF}
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,7 @@ class Store:
             raise CitechatError("The store is empty: run `citechat ingest PATH` first.")
         chunks = self.client.get_or_create_collection(
             self._chunks_name, embedding_function=None,
-            metadata={"embedding_model": self.model, "dimension": self.dimension, "hnsw:space": "cosine",
-                      "hnsw:search_ef": 128},
+            metadata={"embedding_model": self.model, "dimension": self.dimension, **HNSW},
         )
         meta = chunks.metadata or {}
         if meta.get("embedding_model") != self.model or int(meta.get("dimension", -1)) != self.dimension:
@@ -72,6 +77,7 @@ class Store:
                 f"({meta.get('dimension')}-d) but citechat is set to {self.model!r} ({self.dimension}-d). "
                 "Set CITECHAT_EMBEDDING_MODEL back, or use another CITECHAT_HOME and ingest again."
             )
+        _widen_search(chunks)
         self._chunks = chunks
         self._articles = self.client.get_or_create_collection(self._articles_name, embedding_function=None)
 
@@ -187,6 +193,15 @@ class Store:
         self._articles.delete(ids=[slug])
         self._chunks.delete(where={"article": slug})
         return True
+
+
+def _widen_search(chunks: Any) -> None:
+    """Raise the search breadth of a collection made with a narrower one (links and build effort are fixed at
+    creation; the breadth is not). An embedded store applies it at once, a server when it next loads the index."""
+    config = getattr(chunks, "configuration_json", None) or {}
+    ef_search = (config.get("hnsw") or {}).get("ef_search")
+    if ef_search is not None and int(ef_search) < SEARCH_EF:
+        chunks.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
 
 
 def _version_filter(versions: dict[str, str]) -> dict[str, Any]:

@@ -194,3 +194,35 @@ def test_reads_skip_the_chunks_of_an_ingest_in_progress(tmp_path, request, embed
     bot = Assistant(settings, store, embedder)
     reply = bot.ask("What dose of IVIG is used?")
     assert "2 g/kg" in reply.answer and "1 g/kg" not in reply.answer
+
+
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_a_store_made_with_a_narrower_search_is_widened(tmp_path, request, embedder, where):
+    import chromadb
+
+    from ingest.store import SEARCH_EF
+
+    url = request.getfixturevalue("chroma_url") if where == "server" else None
+    settings = server_settings(tmp_path, url) if url else make_settings(tmp_path / "home")
+    store = open_store(settings, embedder.name, embedder.dimension)
+    # What an earlier citechat created: Chroma's default graph and search_ef 128.
+    store.client.create_collection(f"{settings.collection_prefix}-chunks", embedding_function=None, metadata={
+        "embedding_model": embedder.name, "dimension": embedder.dimension, "hnsw:space": "cosine",
+        "hnsw:search_ef": 128})
+    ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    if url:
+        host, port = url.rsplit(":", 1)
+        client = chromadb.HttpClient(host=host.removeprefix("http://"), port=int(port))
+    else:
+        client = store.client
+    hnsw = client.get_collection(f"{settings.collection_prefix}-chunks").configuration_json["hnsw"]
+    assert hnsw["ef_search"] == SEARCH_EF and hnsw["max_neighbors"] == 16  # links are fixed at creation
+    assert "2 g/kg" in Assistant(settings, store, embedder).ask("What dose of IVIG is used?").answer
+
+
+def test_a_new_store_gets_the_wider_index(tmp_path, embedder):
+    settings = make_settings(tmp_path / "home")
+    store = open_store(settings, embedder.name, embedder.dimension)
+    ingest_paths([ARTICLE_PATH], settings, store, embedder)
+    hnsw = store.client.get_collection(f"{settings.collection_prefix}-chunks").configuration_json["hnsw"]
+    assert (hnsw["max_neighbors"], hnsw["ef_construction"], hnsw["ef_search"]) == (32, 200, 1000)
