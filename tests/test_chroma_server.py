@@ -120,8 +120,10 @@ def test_two_server_processes_answer_alike_with_the_history_in_the_request(tmp_p
     assert all(article[c.start:c.end] == c.text for c in follow_b.citations)
 
 
-def test_an_update_through_one_process_reaches_the_other(tmp_path, chroma_url, embedder):
-    settings = server_settings(tmp_path, chroma_url)
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_an_update_through_one_store_reaches_the_other(tmp_path, request, embedder, where):
+    url = request.getfixturevalue("chroma_url") if where == "server" else None
+    settings = server_settings(tmp_path, url) if url else make_settings(tmp_path / "home")
     path = tmp_path / "articles" / "scleromyxedema.txt"
     path.parent.mkdir()
     path.write_text(ARTICLE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
@@ -226,3 +228,21 @@ def test_a_new_store_gets_the_wider_index(tmp_path, embedder):
     ingest_paths([ARTICLE_PATH], settings, store, embedder)
     hnsw = store.client.get_collection(f"{settings.collection_prefix}-chunks").configuration_json["hnsw"]
     assert (hnsw["max_neighbors"], hnsw["ef_construction"], hnsw["ef_search"]) == (32, 200, 1000)
+
+
+def test_a_store_from_before_generations_still_sees_updates(tmp_path, embedder):
+    settings = make_settings(tmp_path / "home")
+    path = tmp_path / "articles" / "scleromyxedema.txt"
+    path.parent.mkdir()
+    path.write_text(ARTICLE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    writer = open_store(settings, embedder.name, embedder.dimension)
+    ingest_paths([path], settings, writer, embedder)
+    writer.client.delete_collection(f"{settings.collection_prefix}-state")  # as an earlier citechat left it
+    writer, reader = (open_store(settings, embedder.name, embedder.dimension) for _ in range(2))
+    before = reader.versions()
+    assert set(before) == {"scleromyxedema"} and reader.versions() == before
+    path.write_text(path.read_text(encoding="utf-8").replace("2 g/kg", "1 g/kg"), encoding="utf-8")
+    assert [r.status for r in ingest_paths([path], settings, writer, embedder)] == ["updated"]
+    after = reader.versions()
+    assert after["scleromyxedema"] != before["scleromyxedema"]
+    assert after == open_store(settings, embedder.name, embedder.dimension).versions()
