@@ -60,5 +60,21 @@ eval-gate: install
 
 test: lint typecheck pytest eval-gate
 
+# Benchmarks (never part of `make test`): cold start, warm answers, ingest throughput, retrieval at scale on the
+# Python documentation (Debian's python3-doc), HTTP throughput. Medians and min-max over BENCH_RUNS rounds;
+# results also go to reports/bench-*.json. Quicker: make bench BENCH_SIZES=1000,10000 BENCH_RUNS=3
+# Embedded scale corpora are cached in BENCH_CACHE (default ~/.cache/citechat/bench): the first 100k-chunk
+# run embeds for about 20 minutes on two quiet cores, later runs reuse the vectors and the stores.
+BENCH_SIZES ?= 10000,100000
+BENCH_RUNS ?= 5
+BENCH_ONLY ?= cold,warm,ingest,scale,http
+.PHONY: bench bench-corpus
+bench: install bench-corpus
+	$(BIN)/python -m bench --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --only $(BENCH_ONLY)
+
+bench-corpus:
+	test -d /usr/share/doc/python3-doc/html || (apt-get update -qq && apt-get install -y -qq python3-doc) \
+		|| echo "bench: could not install python3-doc (run as root, or: sudo apt-get install python3-doc)"
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
