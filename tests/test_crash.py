@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import ARTICLE_PATH
 
 ROOT = Path(__file__).parents[1]
-EXTRA_NOTES = 1200  # enough chunks that the ingest is still running when we strike
+EXTRA_NOTES = 600  # more chunks than one staged batch (ingest.pipeline.STAGE_BATCH)
 
 DRIVER = """
 import sys
@@ -23,8 +23,16 @@ from ingest.settings import Settings
 settings = Settings(home=Path(sys.argv[1]))
 embedder = load_embedder(settings)
 store = open_store(settings, embedder.name, embedder.dimension)
-ingest_paths([Path(sys.argv[2])], settings, store, embedder,
-             progress=lambda slug, done, total: print(f"staged {done} {total}", flush=True))
+pause = sys.argv[3:] == ["pause"]  # hold the writer lock after the first batch until a line comes on stdin
+
+def staged(slug, done, total):
+    global pause
+    print(f"staged {done} {total}", flush=True)
+    if pause:
+        pause = False
+        sys.stdin.readline()
+
+ingest_paths([Path(sys.argv[2])], settings, store, embedder, progress=staged)
 print("done", flush=True)
 """
 
@@ -53,15 +61,13 @@ def test_kill_during_ingest_keeps_the_old_version_serving(tmp_path):
     assert citechat(home, "ingest", str(article)).returncode == 0
 
     changed_article(article)
-    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article)], stdout=subprocess.PIPE,
-                              text=True, env=env(home), cwd=ROOT)
+    # The driver pauses after its first staged batch, so the kill lands mid-ingest on a machine of any speed.
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article), "pause"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env(home), cwd=ROOT)
     assert driver.stdout is not None
-    for line in driver.stdout:
-        done, total = map(int, line.split()[1:3]) if line.startswith("staged") else (0, 0)
-        if done >= 256:
-            assert done < total, "the ingest finished before it could be interrupted"
-            driver.send_signal(signal.SIGKILL)
-            break
+    done, total = map(int, driver.stdout.readline().split()[1:3])
+    assert 0 < done < total
+    driver.send_signal(signal.SIGKILL)
     driver.wait()
     assert driver.returncode == -signal.SIGKILL
 
@@ -73,8 +79,9 @@ def test_kill_during_ingest_keeps_the_old_version_serving(tmp_path):
     assert not any("Registry note" in c["text"] for c in reply["citations"])
 
     # A re-run completes, and a second writer started meanwhile gives up with a clear message.
-    rerun = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article)], stdout=subprocess.PIPE,
-                             text=True, env=env(home), cwd=ROOT)
+    # The re-run pauses mid-ingest, holding the lock, so the second writer meets it however fast this machine is.
+    rerun = subprocess.Popen([sys.executable, "-c", DRIVER, str(home), str(article), "pause"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env(home), cwd=ROOT)
     assert rerun.stdout is not None
     first = rerun.stdout.readline()
     assert first.startswith("staged")
@@ -84,7 +91,7 @@ def test_kill_during_ingest_keeps_the_old_version_serving(tmp_path):
     assert second.returncode == 2
     assert "Another ingest (pid" in second.stderr and "Traceback" not in second.stderr
     assert rerun.poll() is None  # the second writer did not wait for the first to finish
-    rest = rerun.communicate(timeout=600)[0]
+    rest = rerun.communicate("go\n", timeout=600)[0]
     assert rest.rstrip().endswith("done") and rerun.returncode == 0
 
     listed = json.loads(citechat(home, "articles", "--json").stdout)
