@@ -170,7 +170,7 @@ class CachedEmbedder:
         self.save_every = save_every
         self.embedded = 0  # texts the model had to embed in this process
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64,
+    def embed(self, texts: Sequence[str], batch_size: int = 32,
               progress: Callable[[int, int], None] | None = None) -> list[list[float]]:
         """Return one normalised vector per text, embedding only the texts not cached yet."""
         missing = list(dict.fromkeys(t for t in texts if self.cache.get(t) is None))

@@ -24,7 +24,7 @@ class Embedder:
         self.embed_query = lru_cache(maxsize=2048)(self._embed_query)
         self.batch_threads = _batch_threads()
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64,
+    def embed(self, texts: Sequence[str], batch_size: int = 32,
               progress: Callable[[int, int], None] | None = None) -> list[list[float]]:
         """Return one normalised vector per text, reporting (done, total) after each batch."""
         # Longest first, as `encode` orders one call: a batch of similar lengths pads little. In text order

@@ -178,16 +178,22 @@ class Store:
         return {i: list(map(float, e)) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- writing (one writer at a time: see ingest.lock) -----------------------------------------------
-    def stage(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], version: str) -> None:
-        """Add chunks of a version that is not active yet: readers ignore them until `publish`."""
+    def stage(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]],
+              version: str | Sequence[str]) -> None:
+        """Add chunks of a version that is not active yet: readers ignore them until `publish`.
+
+        `version` is the version of every chunk, or one per chunk (a batch holding several articles).
+        """
         self._open(create=True)
+        versions = [version] * len(chunks) if isinstance(version, str) else list(version)
         for begin in range(0, len(chunks), ADD_BATCH):
             part = chunks[begin: begin + ADD_BATCH]
             self._chunks.upsert(
                 ids=[c.id for c in part],
                 documents=[c.text for c in part],
                 embeddings=[list(e) for e in embeddings[begin: begin + ADD_BATCH]],
-                metadatas=[_chunk_metadata(c, version) for c in part],
+                metadatas=[_chunk_metadata(c, v) for c, v in zip(part, versions[begin: begin + ADD_BATCH],
+                                                                  strict=True)],
             )
 
     def publish(self, article: Article, version: str, chunk_count: int) -> None:

@@ -59,6 +59,26 @@ def test_several_articles_side_by_side(tmp_path, settings, store, embedder):
     assert [r.title for r in store.articles()] == ["Gout", "What is Scleromyxedema?"]
 
 
+def test_articles_embedded_in_lots_publish_whole(tmp_path, settings, store, embedder, monkeypatch):
+    # Lots of 10 chunks, staged 4 at a time: batches mix the two articles and cut through both.
+    monkeypatch.setattr("ingest.pipeline.EMBED_LOT", 10)
+    monkeypatch.setattr("ingest.pipeline.STAGE_BATCH", 4)
+    folder = tmp_path / "articles"
+    copy_article(folder)
+    bullets = "\n".join(f"- Colchicine dose note {n} for acute flares." for n in range(7))
+    (folder / "gout.md").write_text(f"# Gout\n\n## Treatment\n\n{bullets}\n", encoding="utf-8")
+    reports: list[tuple[str, int, int]] = []
+    results = ingest_paths([folder], settings, store, embedder, progress=lambda *a: reports.append(a))
+    assert {(r.slug, r.chunks) for r in results} == {("gout", 7), ("scleromyxedema", 26)}
+    versions = store.versions()
+    for slug, count in (("gout", 7), ("scleromyxedema", 26)):
+        assert len(store.chunks({slug: versions[slug]})) == count
+        done = [d for s, d, _ in reports if s == slug]
+        assert done == sorted(done) and done[-1] == count  # progress only grows, and ends at the whole article
+    again = ingest_paths([folder], settings, store, embedder)
+    assert {r.status for r in again} == {"unchanged"}
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "empty"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),

@@ -197,15 +197,22 @@ class _ProgressBar:
 
     def __init__(self) -> None:
         self._bar: Any = None
+        self._articles: dict[str, tuple[int, int]] = {}  # slug -> (chunks staged, chunks in all)
 
     def update(self, slug: str, done: int, total: int) -> None:
-        if total < 200:
+        # Articles are embedded together in lots, so reports interleave: the bar shows their sum.
+        self._articles[slug] = (done, total)
+        whole = sum(t for _, t in self._articles.values())
+        if whole < 200:
             return
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=f"embedding {slug}", unit="chunk", file=sys.stderr)
-        self._bar.n = done
+            self._bar = tqdm(total=whole, unit="chunk", file=sys.stderr)
+        many = len(self._articles)
+        self._bar.set_description(f"embedding {slug}" if many == 1 else f"embedding {many} articles", refresh=False)
+        self._bar.total = whole
+        self._bar.n = sum(d for d, _ in self._articles.values())
         self._bar.refresh()
 
     def close(self) -> None:
