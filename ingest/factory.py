@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from ingest.types import CitechatError
 if TYPE_CHECKING:
     from ingest.embedder import Embedder
     from ingest.store import Store
+
+STALE_CLIENT_GRACE_S = 60.0  # how long a replaced embedded Chroma client lives on for questions in flight
 
 
 def model_path(settings: Settings) -> Path:
@@ -52,7 +55,7 @@ def open_store(settings: Settings, embedder_name: str, dimension: int) -> Store:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from ingest.store import Store
 
-    def connect() -> object:
+    def connect(fresh: bool) -> object:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -67,6 +70,17 @@ def open_store(settings: Settings, embedder_name: str, dimension: int) -> Store:
             except Exception as exc:  # chromadb raises plain ValueError/ConnectError kinds here
                 raise CitechatError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            # Chroma keeps one client per folder per process, and its vector index in memory does not follow
+            # writes made by another process. Forget the cached one so the next client reads the folder as it
+            # is now; stop it a minute later, when questions still running on it have long finished.
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            stale = SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+            if stale is not None:
+                timer = threading.Timer(STALE_CLIENT_GRACE_S, stale.stop)
+                timer.daemon = True
+                timer.start()
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
     return Store(connect, settings.collection_prefix, embedder_name, dimension)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ from ingest.types import Article, Chunk, CitechatError, Sentence
 ADD_BATCH = 2000
 GENERATION = "generation"  # the record in the state collection that changes with every version switch
 READ_PAGE = 5000  # records per get when reading every chunk
+# Generations this process wrote. Its own Chroma client saw those writes; a generation written by another
+# process (`citechat ingest` while `citechat serve` runs on the same embedded store) means this process's
+# client holds a stale in-memory vector index, and has to be opened afresh.
+_WRITTEN_HERE: set[str] = set()
 # The chunk index: HNSW with twice Chroma's default links and build effort, and a wide search. On 109,976 chunks
 # of the Python documentation (bench/scale.py), dense recall@10 against exact search went from 0.99 to 1.00 for
 # questions about the docs and from 0.58 to 0.975 for off-topic ones (the hard case for HNSW) compared with
@@ -39,9 +44,11 @@ class ArticleRecord:
 class Store:
     """Reads and writes articles and chunks in two Chroma collections bound to one embedding model."""
 
-    def __init__(self, connect: Callable[[], Any], prefix: str, model: str, dimension: int) -> None:
-        self._connect = connect
+    def __init__(self, connect: Callable[[bool], Any], prefix: str, model: str, dimension: int) -> None:
+        self._connect = connect  # connect(fresh): fresh=True drops the process's cached client for the store
         self._client: Any = None
+        self._client_generation: str | None = None  # the store's generation this client is known to have seen
+        self._reopening = threading.Lock()
         self.model = model
         self.dimension = dimension
         self._chunks_name = f"{prefix}-chunks"
@@ -58,7 +65,7 @@ class Store:
     def client(self) -> Any:
         """The Chroma client, connected on first use (so a writer can take its lock before opening)."""
         if self._client is None:
-            self._client = self._connect()
+            self._client = self._connect(False)
         return self._client
 
     def exists(self) -> bool:
@@ -88,6 +95,16 @@ class Store:
         self._state = self.client.get_or_create_collection(self._state_name, embedding_function=None)
         if self._generation() is None:  # a store from before generations, or a new one
             self._next_generation()
+        self._client_generation = self._generation()
+
+    def _reopen(self, seen: str | None) -> None:
+        """Open the store afresh after another process changed it (once, however many threads notice)."""
+        with self._reopening:
+            if self._client_generation != seen:
+                return  # another thread reopened it meanwhile
+            self._client = self._connect(True)
+            self._chunks = self._articles = self._state = None
+            self._open(create=False)
 
     # -- reading ---------------------------------------------------------------------------------------
     def articles(self) -> list[ArticleRecord]:
@@ -118,6 +135,10 @@ class Store:
         # Every switch of an article's version changes the store's generation, a one-record read. Reading
         # all article records costs about 60 us each (28 ms per question at 456 articles): only on a change.
         generation = self._generation()
+        seen = self._client_generation
+        if generation is not None and generation != seen and generation not in _WRITTEN_HERE:
+            self._reopen(seen)
+            generation = self._generation()
         if generation is None or generation != self._generation_seen:
             got = self._articles.get(include=["metadatas"])
             self._versions_seen = {i: str(m["version"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
@@ -129,7 +150,10 @@ class Store:
         return str(got["metadatas"][0]["generation"]) if got["ids"] else None
 
     def _next_generation(self) -> None:
-        self._state.upsert(ids=[GENERATION], embeddings=[[1.0]], metadatas=[{"generation": uuid.uuid4().hex}])
+        generation = uuid.uuid4().hex
+        _WRITTEN_HERE.add(generation)
+        self._state.upsert(ids=[GENERATION], embeddings=[[1.0]], metadatas=[{"generation": generation}])
+        self._client_generation = generation
 
     def chunks(self, versions: dict[str, str]) -> list[Chunk]:
         """Return the active chunks of the given {slug: version} articles, in reading order."""
@@ -162,7 +186,7 @@ class Store:
             found = result["ids"][0]
             hits = [(i, 1.0 - float(d)) for i, d, m in zip(found, result["distances"][0], result["metadatas"][0],
                                                             strict=True)
-                    if versions.get(str(m["article"])) == m["version"]]
+                    if m is not None and versions.get(str(m["article"])) == m["version"]]
             if len(hits) >= k or len(found) < 2 * k:
                 return hits[:k]
         result = self._chunks.query(query_embeddings=[query], n_results=k, where=_version_filter(versions),

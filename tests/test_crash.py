@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ARTICLE_PATH
+from assistant import Assistant
+from ingest.factory import open_store
+from tests.conftest import ARTICLE_PATH, make_settings
 
 ROOT = Path(__file__).parents[1]
 EXTRA_NOTES = 600  # more chunks than one staged batch (ingest.pipeline.STAGE_BATCH)
@@ -98,3 +100,31 @@ def test_kill_during_ingest_keeps_the_old_version_serving(tmp_path):
     assert listed[0]["chunks"] == 26 + EXTRA_NOTES
     reply = json.loads(citechat(home, "ask", "What did registry note 17 show?", "--json").stdout)
     assert any(c["text"].startswith("Registry note 17:") for c in reply["citations"])
+
+
+def test_an_ingest_in_another_process_reaches_a_running_assistant(tmp_path, embedder):
+    # `citechat serve` keeps answering while `citechat ingest` updates the same embedded store: Chroma's
+    # in-memory index in the serving process does not follow the other process's writes, so the store reopens.
+    home = tmp_path / "home"
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    article = folder / "scleromyxedema.txt"
+    article.write_text(ARTICLE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    assert citechat(home, "ingest", str(folder)).returncode == 0
+    settings = make_settings(home)
+    bot = Assistant(settings, open_store(settings, embedder.name, embedder.dimension), embedder)
+    assert "2 g/kg" in bot.ask("What dose of IVIG is used?").answer
+
+    for dose in ("1 g/kg", "3 g/kg"):  # twice: the reopened store follows later changes too
+        text = ARTICLE_PATH.read_text(encoding="utf-8").replace("2 g/kg", dose)
+        article.write_text(text, encoding="utf-8")
+        (folder / "gout.md").write_text(f"# Gout\n\n## Treatment\n\nColchicine at {dose} treats flares.\n",
+                                        encoding="utf-8")
+        ingest = citechat(home, "ingest", str(folder))
+        assert ingest.returncode == 0, ingest.stderr
+        reply = bot.ask("What dose of IVIG is used?")
+        assert dose in reply.answer and "2 g/kg" not in reply.answer
+        assert all(c.article == "scleromyxedema" for c in reply.citations)
+        gout = bot.ask("What treats gout flares?", article="gout")
+        assert f"Colchicine at {dose}" in gout.answer
+    assert len(bot.corpus().chunks) == 26 + 1
