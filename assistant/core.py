@@ -13,7 +13,7 @@ from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
 from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, asked_types, rank
-from assistant.scope import check_terms, has_figure, is_instruction, wants_figure
+from assistant.scope import check_terms, has_figure, is_instruction, missing_facets, wants_figure
 from assistant.text import all_stems, stem
 from assistant.validate import clean_history, clean_question
 from ingest.embedder import Embedder
@@ -146,6 +146,9 @@ class Assistant:
             return self._abstain(corpus, scope, said, query)
         if check.nothing_known and not query.followup:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)
+        facets = missing_facets(query.question, [corpus.articles[slug].text for slug in scope])
+        if facets:
+            return self._abstain(corpus, scope, messages.NOT_MENTIONED.format(terms=_join(facets)), query)
         passages = rank(query, corpus, self.store, self.embedder, scope, self.settings.retrieve_k)
         if not passages or passages[0].score < self.settings.abstain_below:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.corpus import Corpus
@@ -34,6 +35,39 @@ FIGURE = re.compile(
     r"minority|most|all|none|few|several|single|once|twice)\b", re.IGNORECASE)
 # Words rarer than this in general English (Zipf scale) name something specific: a drug, a disease.
 SALIENT_ZIPF = 3.3
+_TREATMENT = r"(?=.*\b(doses?|dosing|dosage|treat\w*|therap\w*|give|given|prescrib\w*|drugs?|medications?)\b)"
+_YOUNG = r"child|children|childhood|kids?|p(a)?ediatric\w*|infants?|infancy|newborns?|neonat\w*|adolescen\w*|teen\w*"
+# Facets of a clinical question that everyday words name, so rarity cannot flag them: (the name said, what in a
+# question asks about it, what in an article would cover it). When a question asks about one and the article
+# never touches it, no passage answers it: the IVIG dose sentence is no answer to "is IVIG safe in pregnancy?".
+# Children count only in a question about treatment: "does it affect children?" is answered by who it affects.
+FACETS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (name, re.compile(asked, re.I | re.S), re.compile(rf"\b({covered})\b", re.I))
+    for name, asked, covered in (
+        ("pregnancy", r"\b(pregnan\w*|breast-?feed\w*|lactat\w*|conceiv\w*|fertility)\b",
+         r"pregnan\w*|breast-?feed\w*|lactat\w*|gestation\w*|conceiv\w*|fertility|childbearing"),
+        ("side effects", r"\b(side[- ]effects?|adverse (effects?|events?|reactions?)|toxicit\w*|safe|safety)\b",
+         r"side[- ]effects?|adverse|toxicit\w*|safe|safety|complications? of (treatment|therapy)|tolerat\w*"),
+        ("treatment of children", rf"^{_TREATMENT}.*\b({_YOUNG})\b", _YOUNG),
+        ("costs", r"\b(costs?|price|expensive|cheap|afford\w*|insurance|reimburs\w*)\b",
+         r"costs?|price|expensive|afford\w*|insurance|reimburs\w*"),
+        ("imaging", r"\b(imaging|x-?rays?|radiograph\w*|ultrasound|mri|ct|scans?|echocardiogra\w*)\b",
+         r"imaging|x-?rays?|radiograph\w*|ultrasound|mri|ct|scans?|echocardiogra\w*|tomograph\w*"),
+        ("diet", r"\b(diet\w*|foods?|eat|eating|nutrition\w*|supplements?)\b",
+         r"diet\w*|foods?|nutrition\w*|supplements?"),
+        ("exercise", r"\b(exercis\w*|sports?|physiotherap\w*|physical therapy)\b",
+         r"exercis\w*|physiotherap\w*|physical therapy|rehabilitation"),
+        ("vaccination", r"\b(vaccin\w*|immuni[sz]ation)\b", r"vaccin\w*|immuni[sz]ation"),
+        ("contagion", r"\b(contagious|catching|spread (it )?to (others|family|people))\b",
+         r"contagious|transmi\w*|infectious"),
+    )
+)
+
+
+def missing_facets(question: str, article_texts: Sequence[str]) -> list[str]:
+    """Return the facets the question asks about (pregnancy, side effects, costs...) that no article touches."""
+    return [name for name, asked, covered in FACETS
+            if asked.search(question) and not any(covered.search(text) for text in article_texts)]
 
 
 def is_instruction(question: str) -> bool:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from assistant import Assistant, CitechatError, Reply, messages
+from assistant.scope import missing_facets
 from ingest.settings import Settings
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -114,6 +115,27 @@ def test_unanswerable_questions_abstain(bot, question):
 def test_abstention_names_the_missing_drug(bot):
     reply = ask(bot, "Is thalidomide effective?")
     assert reply.answer.startswith(messages.NOT_MENTIONED.format(terms="thalidomide"))
+
+
+@pytest.mark.parametrize(("question", "facets"), [
+    ("Is IVIG safe during pregnancy?", "pregnancy or side effects"),
+    ("What are its side effects?", "side effects"),
+    ("What IVIG dose is given to children?", "treatment of children"),
+    ("How much does IVIG cost?", "costs"),
+    ("Which scan shows lung involvement?", "imaging"),
+])
+def test_questions_about_a_facet_the_article_never_touches_abstain(bot, question, facets):
+    # Everyday words, so rarity does not flag them, but the best passage (the IVIG dose) is no answer.
+    reply = ask(bot, question)
+    assert reply.abstained and reply.answer.startswith(messages.NOT_MENTIONED.format(terms=facets))
+
+
+def test_facets_only_refuse_what_the_article_does_not_cover(bot):
+    # Who it affects answers "children?" (no treatment asked); an article that covers a facet is asked.
+    assert_grounded(bot, ask(bot, "Does scleromyxedema affect children?"))
+    assert missing_facets("Is IVIG safe in pregnancy?", ["IVIG is safe in pregnancy."]) == []
+    assert missing_facets("Can kids get it?", ["No children."]) == []
+    assert missing_facets("What dose for kids?", ["Adults only."]) == ["treatment of children"]
 
 
 @pytest.mark.parametrize("question", [
