@@ -189,3 +189,17 @@ def test_chat_page_fits_a_phone(browser, app_url, shots):
     assert chat is not None and chat["width"] <= 390
     snap(page, shots / "chat-phone.png")
     page.close()
+
+
+def test_api_docs_render_offline_from_the_app_itself(browser, app_url):
+    # Swagger UI comes from the app (ui/docs.py), not a CDN: the page renders with nothing but the app to talk to.
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((app_url, "data:")) else elsewhere.append(r.url))
+    page.goto(app_url + "/docs", wait_until="load")
+    page.locator(".swagger-ui .info .title", has_text="citechat").wait_for(timeout=WAIT)
+    page.locator(".opblock-summary-path", has_text="/api/ask").first.wait_for(timeout=WAIT)
+    assert elsewhere == [] and problems == []
+    page.close()

@@ -19,13 +19,11 @@ from ui import messages
 PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' data: blob:; connect-src 'self'; "
                "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'")
-# FastAPI's /docs page loads Swagger UI from its CDN.
-DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "img-src 'self' data: https://fastapi.tiangolo.com; "
-               "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+# The /docs page: Swagger UI from the app itself (ui/docs.py), started by one inline script.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
 DATA_POLICY = "default-src 'none'"  # JSON, event streams, plain text: nothing in them may load or run
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+DOCS_PATHS = ("/docs",)
 DATA_TYPES = (b"application/json", b"text/event-stream", b"text/plain")
 HEADERS = {
     b"x-content-type-options": b"nosniff",

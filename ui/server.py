@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from assistant import Assistant
 from ingest.settings import Settings
-from ui import api, embed, messages
+from ui import api, docs, embed, messages
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
 from ui.limits import Admission, BodyLimit
@@ -36,7 +36,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     bot = assistant or Assistant.load(settings)
     feedback = FeedbackStore(feedback_path(settings))
-    app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None)
     api.install_error_handlers(app)
     # Starlette runs the middleware added last first: CORS, security headers, blocked routes, body limit, admission.
     app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size)
@@ -44,6 +44,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app.add_middleware(BlockedRoutes)
     app.add_middleware(SecurityHeaders, frame_ancestors=embed.frame_ancestors(embed.allowed_origins(settings)))
     embed.install(app, settings)
+    docs.install(app)
     app.include_router(api.router(bot, feedback))
 
     @app.get("/healthz", tags=["ops"], summary="Readiness")
