@@ -152,11 +152,11 @@ def test_an_unanswerable_question_never_reaches_the_model(bot, fake):
 
 
 def test_an_invented_answer_to_a_question_the_article_does_not_answer_is_replaced(bot, fake):
-    question = "Is IVIG safe in pregnancy?"  # the extractive path answers with the IVIG sentence; nothing on pregnancy
-    fake.reply("Yes, IVIG at 2 g/kg is considered safe in pregnancy [@2 g/kg].")
+    question = "Can IVIG be given at home?"  # the extractive path answers with the IVIG sentence; nothing on home
+    fake.reply("Yes, IVIG at 2 g/kg can safely be given at home by a visiting nurse [@2 g/kg].")
     reply = with_llm(bot, fake.url).ask(question)
     assert reply.mode == "extractive-fallback" and reply.notice == messages.LLM_UNSUPPORTED
-    assert reply.answer == bot.ask(question).answer and "pregnancy" not in reply.answer
+    assert reply.answer == bot.ask(question).answer and "home" not in reply.answer
 
 
 def test_the_models_own_no_answer_falls_back(bot, fake):
