@@ -13,7 +13,15 @@ from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
 from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, asked_types, rank
-from assistant.scope import check_terms, has_figure, is_instruction, missing_facets, wants_figure
+from assistant.scope import (
+    check_terms,
+    dose_target,
+    has_figure,
+    is_instruction,
+    missing_facets,
+    stated_near,
+    wants_figure,
+)
 from assistant.text import all_stems, stem
 from assistant.validate import clean_history, clean_question
 from ingest.embedder import Embedder
@@ -157,9 +165,16 @@ class Assistant:
         if wants_figure(query.question) and self._unstated(query, chosen, has_figure) is not None:
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
         if ASKS_DOSE.search(query.question):
-            missing = self._unstated(query, chosen, lambda text: bool(STATES_DOSE.search(text)))
+            # Asked for the dose of one drug, only a dose stated next to that drug answers: the IVIG sentence
+            # also names corticosteroids, but its 2 g/kg is no prednisone dose.
+            target = dose_target(query.question)
+            near = set().union(*self.lexicon.concepts(target)) if target else set()
+            states = ((lambda text: stated_near(text, STATES_DOSE, near)) if near
+                      else (lambda text: bool(STATES_DOSE.search(text))))
+            missing = self._unstated(query, chosen, states)
             if missing is not None:
-                return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=missing or "that"), query)
+                subject = target or missing or "that"
+                return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=subject), query)
         return compose(chosen, query=query.text)
 
     def _unstated(self, query: Query, chosen: list[Passage], states: Callable[[str], bool]) -> str | None:

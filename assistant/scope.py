@@ -64,6 +64,32 @@ FACETS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
 )
 
 
+# "dose of prednisone", "the methotrexate dose": the word whose dose is asked ("dose for children" is no drug).
+DOSE_OF = (re.compile(r"\b(?:doses?|dosage|dosing)\s+of\s+(?:the\s+|a\s+|an\s+)?([a-z][\w-]*)", re.I),
+           re.compile(r"\b([a-z][\w-]*)\s+(?:doses?|dosage|dosing)\b", re.I))
+DOSE_MODIFIERS = frozenset("""usual recommended standard typical starting initial maximum max minimum min high low
+daily weekly monthly loading maintenance total effective right correct optimal appropriate exact same next""".split())
+NEAR_DOSE_CHARS = 60  # a dose belongs to a drug named this close to it ("IVIG) at 2 g/kg")
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+
+def dose_target(question: str) -> str | None:
+    """Return the word whose dose the question asks for, or None ("What dose?" names none)."""
+    for pattern in DOSE_OF:
+        for match in pattern.finditer(question):
+            word = match.group(1).lower()
+            if word in topical_words(word) and word not in DOSE_MODIFIERS:
+                return word
+    return None
+
+
+def stated_near(text: str, pattern: re.Pattern[str], stems: set[str], window: int = NEAR_DOSE_CHARS) -> bool:
+    """Return True when the pattern matches within `window` characters of a word whose stem is in `stems`."""
+    spots = [m.start() for m in _WORD.finditer(text) if stem(m.group().lower()) in stems]
+    return any(min(abs(spot - found.start()), abs(spot - found.end())) <= window
+               for found in pattern.finditer(text) for spot in spots)
+
+
 def missing_facets(question: str, article_texts: Sequence[str]) -> list[str]:
     """Return the facets the question asks about (pregnancy, side effects, costs...) that no article touches."""
     return [name for name, asked, covered in FACETS

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant import Assistant, CitechatError, Reply, messages
-from assistant.scope import missing_facets
+from assistant.scope import dose_target, missing_facets
 from ingest.settings import Settings
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -115,6 +115,23 @@ def test_unanswerable_questions_abstain(bot, question):
 def test_abstention_names_the_missing_drug(bot):
     reply = ask(bot, "Is thalidomide effective?")
     assert reply.answer.startswith(messages.NOT_MENTIONED.format(terms="thalidomide"))
+
+
+def test_a_dose_answers_only_for_the_drug_it_is_stated_next_to(bot):
+    # The IVIG sentence also names corticosteroids (prednisone is one), but its 2 g/kg is IVIG's dose.
+    reply = ask(bot, "What dose of prednisone should be given alongside IVIG?")
+    assert reply.abstained and reply.answer.startswith(messages.NO_DOSE.format(subject="prednisone"))
+    for question in ("What dose of IVIG is used?", "What is the IVIG dose?",
+                     "What is the usual dosage of intravenous immunoglobulin?"):
+        assert "2 g/kg" in ask(bot, question).answer, question
+
+
+@pytest.mark.parametrize(("question", "target"), [
+    ("What dose of prednisone is given?", "prednisone"), ("What methotrexate dose was used?", "methotrexate"),
+    ("What is the usual dose?", None), ("What dose?", None), ("What is the IVIG dose for children?", "ivig"),
+])
+def test_the_drug_whose_dose_is_asked(question, target):
+    assert dose_target(question) == target
 
 
 @pytest.mark.parametrize(("question", "facets"), [
