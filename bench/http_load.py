@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cold import CITECHAT, prepare, server_available
-from bench.common import Figure, env, figure, free_port, percentile, say
+from bench.common import Figure, env, figure, free_port, percentile, say, stop
 from bench.queries import conversations
 
 _REQUEST_NUMBERS = itertools.count()
@@ -118,10 +118,5 @@ def run(runs: int, concurrency: tuple[int, ...] = (8, 32), per_client: int = 25)
                 figures[f"http{clients}_p50"] = figure(f"HTTP {clients} clients: p50 latency", "ms", p50s)
                 figures[f"http{clients}_p95"] = figure(f"HTTP {clients} clients: p95 latency", "ms", p95s)
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
     return figures
