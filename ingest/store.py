@@ -70,15 +70,21 @@ class Store:
 
     def exists(self) -> bool:
         """Return True when the store holds a chunk collection (built by an earlier ingest)."""
-        names = {getattr(c, "name", c) for c in self.client.list_collections()}
-        return self._chunks_name in names
+        return self._holds_chunks(self.client)
+
+    def _holds_chunks(self, client: Any) -> bool:
+        return self._chunks_name in {getattr(c, "name", c) for c in client.list_collections()}
 
     def _open(self, create: bool) -> None:
-        if self._chunks is not None:
-            return
-        if not create and not self.exists():
+        if self._chunks is None:
+            self._attach(self.client, create)
+
+    def _attach(self, client: Any, create: bool) -> None:
+        """Open the collections on a client, check the embedding model, then switch to them all at once:
+        a question running in another thread keeps working on the ones it started with."""
+        if not create and not self._holds_chunks(client):
             raise CitechatError("The store is empty: run `citechat ingest PATH` first.")
-        chunks = self.client.get_or_create_collection(
+        chunks = client.get_or_create_collection(
             self._chunks_name, embedding_function=None,
             metadata={"embedding_model": self.model, "dimension": self.dimension, **HNSW},
         )
@@ -90,9 +96,9 @@ class Store:
                 "Set CITECHAT_EMBEDDING_MODEL back, or use another CITECHAT_HOME and ingest again."
             )
         _widen_search(chunks)
-        self._chunks = chunks
-        self._articles = self.client.get_or_create_collection(self._articles_name, embedding_function=None)
-        self._state = self.client.get_or_create_collection(self._state_name, embedding_function=None)
+        articles = client.get_or_create_collection(self._articles_name, embedding_function=None)
+        state = client.get_or_create_collection(self._state_name, embedding_function=None)
+        self._client, self._articles, self._state, self._chunks = client, articles, state, chunks
         if self._generation() is None:  # a store from before generations, or a new one
             self._next_generation()
         self._client_generation = self._generation()
@@ -100,11 +106,8 @@ class Store:
     def _reopen(self, seen: str | None) -> None:
         """Open the store afresh after another process changed it (once, however many threads notice)."""
         with self._reopening:
-            if self._client_generation != seen:
-                return  # another thread reopened it meanwhile
-            self._client = self._connect(True)
-            self._chunks = self._articles = self._state = None
-            self._open(create=False)
+            if self._client_generation == seen:  # not reopened by another thread meanwhile
+                self._attach(self._connect(True), create=False)
 
     # -- reading ---------------------------------------------------------------------------------------
     def articles(self) -> list[ArticleRecord]:
