@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,41 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings, embedder: Embedder) -> Store:
     return open_store(settings, embedder.name, embedder.dimension)
+
+
+def assistant_over(text: str, home: Path, embedder: Embedder) -> Assistant:
+    """An assistant over the article with this text (as scleromyxedema.txt), in its own store under `home`."""
+    path = home / "scleromyxedema.txt"
+    path.write_text(text, encoding="utf-8")
+    settings = make_settings(home / "store")
+    store = open_store(settings, embedder.name, embedder.dimension)
+    ingest_paths([path], settings, store, embedder)
+    return Assistant(settings, store, embedder)
+
+
+@contextmanager
+def page_site() -> Iterator[tuple[str, list[bytes]]]:
+    """A web server on its own origin serving one HTML page, as a site owner's would: put the page in `body`."""
+    from ui.background import free_port
+
+    body: list[bytes] = []
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body[0])
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", body
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -7,19 +7,17 @@ $CITECHAT_SCREENSHOTS (default reports/screenshots; `make screenshots` refreshes
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import CHROMIUM, make_settings
-from ui.background import free_port, serving
+from tests.conftest import CHROMIUM, make_settings, page_site
+from ui.background import serving
 from ui.server import create_app
 
 ROOT = Path(__file__).parents[1]
@@ -53,23 +51,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[str, list[bytes]]]:
     """A web server on its own origin for the example page; its body is filled in once the app's URL is known."""
-    body: list[bytes] = []
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body[0])
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", body
-    server.shutdown()
+    with page_site() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

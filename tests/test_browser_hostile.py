@@ -19,7 +19,7 @@ import pytest
 from assistant import Assistant
 from ingest.factory import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import ARTICLE_PATH, CHROMIUM, make_settings
+from tests.conftest import ARTICLE_PATH, CHROMIUM, make_settings, page_site
 from tests.test_browser_embed import WAIT, ask
 from ui.background import free_port, serving
 from ui.server import create_app
@@ -116,22 +116,8 @@ def hostile_bot(tmp_path_factory, embedder, bot, evil) -> Assistant:
 @pytest.fixture(scope="module")
 def site() -> Iterator[tuple[str, list[bytes]]]:
     """A site owner's page on its own origin: the widget as a web component and as an iframe."""
-    body: list[bytes] = []
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body[0])
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", body
-    server.shutdown()
+    with page_site() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import Assistant
-from ingest.factory import open_store
-from ingest.pipeline import ingest_paths
-from tests.conftest import ARTICLE_PATH
+from tests.conftest import ARTICLE_PATH, assistant_over
 
 CANARY = "CANARY-5521"
 PLANTED = (
@@ -18,19 +15,11 @@ PLANTED = (
 
 @pytest.fixture(scope="module")
 def hostile_bot(tmp_path_factory, embedder):
-    from tests.conftest import make_settings
-
-    home = tmp_path_factory.mktemp("hostile")
     text = ARTICLE_PATH.read_text(encoding="utf-8")
     text = text.replace("Epidemiology\n", f"Epidemiology\n\n{PLANTED[0]}\n\n", 1)
     bullet = "  • No gender or racial predilection 2"
     text = text.replace(bullet, f"  • {PLANTED[1]}\n{bullet}")
-    path = home / "scleromyxedema.txt"
-    path.write_text(text, encoding="utf-8")
-    settings = make_settings(home / "store")
-    store = open_store(settings, embedder.name, embedder.dimension)
-    ingest_paths([path], settings, store, embedder)
-    bot = Assistant(settings, store, embedder)
+    bot = assistant_over(text, tmp_path_factory.mktemp("hostile"), embedder)
     assert CANARY in bot.corpus().articles["scleromyxedema"].text  # the text is stored as data
     return bot
 
