@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,9 @@ MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 SPACES = re.compile(r"\s+")
 # Characters that would corrupt spans or rendering: controls (but tab/newline), bidi overrides, BOM.
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Lines that are figure or table residue, never section titles.
+NOT_HEADING = re.compile(r"^(fig(ure)?s?|tables?|supplementa(l|ry)|panel|appendix)\b\.?\s*[\dA-Z]", re.I)
+HTML_ENTITY = re.compile(r"&(#\d{1,6}|#x[0-9a-f]{1,5}|[a-z][a-z0-9]{1,30});", re.I)
 HTML_DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
              "template", "button", "select", "object", "embed", "canvas"]
 
@@ -51,6 +55,8 @@ def to_blocks(text: str, fmt: str) -> list[RawBlock]:
 
 
 def _line_blocks(text: str, *, markdown: bool) -> list[RawBlock]:
+    # Text exported from web pages keeps HTML entities ("2.49&minus;2.63"): they are characters, not markup.
+    text = HTML_ENTITY.sub(lambda m: html.unescape(m.group()), text)
     groups: list[list[str]] = [[]]
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if line.strip():
@@ -100,14 +106,18 @@ def _group_blocks(lines: list[str], *, markdown: bool) -> list[RawBlock]:
 
 
 def _looks_like_heading(line: str) -> bool:
-    """A standalone short line without sentence punctuation reads as a heading in plain text."""
+    """A standalone short line without sentence punctuation reads as a heading in plain text; a table row,
+    a figure or table label, or a line of numbers does not."""
     words = line.split()
+    digits = sum(c.isdigit() for c in line)
     return (
         0 < len(words) <= 10
         and len(line) <= 90
         and line[0].isupper()
         and not line.endswith((".", ",", ";", ":"))
         and not re.search(r"\s\d{1,3}(?:,\s*\d{1,3})*$", line)
+        and digits <= 0.15 * len(line)
+        and not NOT_HEADING.match(line)
     )
 
 

@@ -20,6 +20,9 @@ CHROME = [re.compile(p, re.IGNORECASE) for p in (
     r"^(cookie|we use cookies)",
     r"^advertisement$",
     r"^table of contents$",
+    r"^(back to )?top$",
+    r"^suggested citation for this article$",
+    r"^author affiliations?:",
 )]
 
 # Headings after which the article body is over.

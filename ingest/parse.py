@@ -7,6 +7,7 @@ import unicodedata
 
 from ingest.blocks import RawBlock, clean_inline, detect_format, to_blocks
 from ingest.chrome import DISCLAIMER_HEADING, END_OF_BODY, PROMO_HEADING, is_chrome, last_updated
+from ingest.front import label_parts, read_front_matter
 from ingest.sentences import split_sentences
 from ingest.types import Article, Block, CitechatError, Section, Sentence
 
@@ -22,11 +23,14 @@ def slugify(name: str) -> str:
 
 def parse_article(text: str, *, slug: str, fmt: str = "text", source: str = "") -> Article:
     """Return the Article held in a page's text; raises CitechatError when no article text is found."""
-    raw = to_blocks(text, fmt)
-    page_updated = ""
+    front = read_front_matter(text) if fmt == "text" else None
+    raw = to_blocks(text[front.body_start:] if front else text, fmt)
+    if fmt != "html":
+        raw = label_parts(raw)
+    page_updated = front.fields.get("date", "") if front else ""
     for block in raw:
         page_updated = page_updated or last_updated(block.text)
-    title, body, disclaimer = _split_page(raw)
+    title, body, disclaimer = _split_page(raw, front.title if front else None)
     if not any(b.kind != "heading" for b in body):
         raise CitechatError(
             f"No article text found in {source or slug!r}: it has no paragraphs or bullets after removing "
@@ -41,9 +45,16 @@ def parse_file_text(text: str, *, name: str, slug: str | None = None) -> Article
     return parse_article(text, slug=slug or slugify(stem), fmt=detect_format(name, text), source=name)
 
 
-def _split_page(raw: list[RawBlock]) -> tuple[str, list[RawBlock], str]:
-    """Return the title, the body blocks (chrome dropped) and the disclaimer of a page."""
+def _split_page(raw: list[RawBlock], known_title: str | None = None) -> tuple[str, list[RawBlock], str]:
+    """Return the title, the body blocks (chrome dropped) and the disclaimer of a page.
+
+    With a title from the file's front matter, every block is body; otherwise the body starts at the title
+    heading, and only site chrome before it is dropped.
+    """
     headings = [b for b in raw if b.kind == "heading"]
+    if known_title is not None:
+        title = clean_inline(known_title)
+        return title, *_body([RawBlock("heading", title, None), *raw], 0)
     if not headings:
         first = next((b for b in raw if b.text), None)
         title = first.text[:120] if first else ""
@@ -57,6 +68,13 @@ def _split_page(raw: list[RawBlock]) -> tuple[str, list[RawBlock], str]:
         if raw[i].kind == "heading" and _same(raw[i].text, title):
             start = i
     title = raw[start].text
+    before = [b for b in raw[:start] if b.kind != "heading" and not is_chrome(b.text)]
+    body, disclaimer = _body(raw, start)
+    return title, body[:1] + before + body[1:], disclaimer
+
+
+def _body(raw: list[RawBlock], start: int) -> tuple[list[RawBlock], str]:
+    """Return the body blocks from `start` on (chrome dropped, up to the references) and the disclaimer."""
     body: list[RawBlock] = []
     disclaimer: list[str] = []
     mode = "body"
@@ -77,7 +95,7 @@ def _split_page(raw: list[RawBlock]) -> tuple[str, list[RawBlock], str]:
             body.append(block)
         elif mode == "disclaimer":
             mode = "after"
-    return title, body, " ".join(disclaimer)
+    return body, " ".join(disclaimer)
 
 
 def _same(a: str, b: str) -> bool:

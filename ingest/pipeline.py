@@ -21,7 +21,7 @@ from ingest.store import Store
 from ingest.types import Article, Chunk, CitechatError
 
 # Bump when parsing or chunking changes what an unchanged file turns into: it forces a re-ingest.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"  # 3: front matter, part labels, bracketed markers and HTML entities read
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 STAGE_BATCH = 256
 # Chunks of consecutive articles embedded as one lot, longest first, then staged STAGE_BATCH at a time. Embedding
