@@ -133,7 +133,7 @@ class Assistant:
         """Ranked passages for the model: for the model's standalone rewrite of a follow-up, if it gave one."""
         if standalone:
             query = replace(build_query(standalone, [], self.lexicon), previous_answer=query.previous_answer)
-        return rank(query, corpus, self.store, self.embedder, scope, self.settings.retrieve_k)
+        return rank(query, corpus.view(scope), self.store, self.embedder, scope, self.settings.retrieve_k)
 
     def _scope(self, corpus: Corpus, article: str | None) -> dict[str, str]:
         if not corpus.articles:
@@ -146,9 +146,10 @@ class Assistant:
         return {article: self._versions[article]}
 
     def _answer(self, query: Query, corpus: Corpus, scope: dict[str, str]) -> Reply:
+        view = corpus.view(scope)  # lexical search and every vocabulary check see the articles in scope only
         if is_instruction(query.question):
             return self._abstain(corpus, scope, messages.INSTRUCTION_REFUSAL, query)
-        check = check_terms(query.question, corpus, self.lexicon)
+        check = check_terms(query.question, view, self.lexicon)
         if check.salient_missing:
             said = messages.NOT_MENTIONED.format(terms=_join(check.salient_missing))
             return self._abstain(corpus, scope, said, query)
@@ -157,12 +158,12 @@ class Assistant:
         facets = missing_facets(query.question, [corpus.articles[slug].text for slug in scope])
         if facets:
             return self._abstain(corpus, scope, messages.NOT_MENTIONED.format(terms=_join(facets)), query)
-        passages = rank(query, corpus, self.store, self.embedder, scope, self.settings.retrieve_k)
+        passages = rank(query, view, self.store, self.embedder, scope, self.settings.retrieve_k)
         if not passages or passages[0].score < self.settings.abstain_below:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)
         chosen = select(passages, self.settings.max_answer_sentences, self.settings.answer_margin,
                         focus=query.topical, asked=asked_types(query.question))
-        if wants_figure(query.question) and self._unstated(query, chosen, has_figure) is not None:
+        if wants_figure(query.question) and self._unstated(query, chosen, has_figure, view) is not None:
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
         if ASKS_DOSE.search(query.question):
             # Asked for the dose of one drug, only a dose stated next to that drug answers: the IVIG sentence
@@ -171,20 +172,21 @@ class Assistant:
             near = set().union(*self.lexicon.concepts(target)) if target else set()
             states = ((lambda text: stated_near(text, STATES_DOSE, near)) if near
                       else (lambda text: bool(STATES_DOSE.search(text))))
-            missing = self._unstated(query, chosen, states)
+            missing = self._unstated(query, chosen, states, view)
             if missing is not None:
                 subject = target or missing or "that"
                 return self._abstain(corpus, scope, messages.NO_DOSE.format(subject=subject), query)
         return compose(chosen, query=query.text)
 
-    def _unstated(self, query: Query, chosen: list[Passage], states: Callable[[str], bool]) -> str | None:
+    def _unstated(self, query: Query, chosen: list[Passage], states: Callable[[str], bool],
+                  view: Corpus) -> str | None:
         """Return None when a chosen sentence states the asked kind of fact (a dose, a figure) about what the
         question names; else the names it asks about ('' when it names nothing of its own).
 
         A dose or a figure only answers for what it belongs to: asked for the dose of methotrexate, the IVIG
         dose sentence is no answer, however well it ranks; asked for an incidence, a dose is no figure.
         """
-        named = [w for w in topical_words(query.question) if stem(w) not in self.corpus().subject_stems]
+        named = [w for w in topical_words(query.question) if stem(w) not in view.subject_stems]
         concepts = [set().union(*self.lexicon.concepts(w)) for w in named]
         for passage in chosen:
             if not states(passage.text):
@@ -207,8 +209,8 @@ class Assistant:
         turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
         corpus = self.corpus()
         query = build_query(text, turns, self.lexicon)
-        return rank(query, corpus, self.store, self.embedder, self._scope(corpus, article),
-                    self.settings.retrieve_k)[:k]
+        scope = self._scope(corpus, article)
+        return rank(query, corpus.view(scope), self.store, self.embedder, scope, self.settings.retrieve_k)[:k]
 
     def without_llm(self) -> Assistant:
         """Return an assistant sharing this one's model and store that answers extractively: for cheap checks

@@ -1,8 +1,14 @@
-"""The in-memory side of the store: active chunks, their lexical index and the article vocabulary."""
+"""The in-memory side of the store: active chunks, their lexical index and the article vocabulary.
+
+Everything a question is checked and ranked against is scoped: a question asked about one article is ranked and
+checked against that article's chunks, words and title only (`Corpus.view`), never the rest of the store.
+"""
 
 from __future__ import annotations
 
 import difflib
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,6 +21,7 @@ from ingest.types import Chunk
 
 # Nouns a question uses for the article's own subject: "Who gets this disease?" names no topic.
 SUBJECT_NOUNS = frozenset(stem(w) for w in ("disease", "condition", "disorder", "illness"))
+MAX_CACHED_VIEWS = 512  # one view per article asked about; a site with more articles rebuilds the coldest
 
 
 @dataclass
@@ -28,6 +35,8 @@ class Corpus:
     section_stems: list[frozenset[str]] = field(init=False)
     context_stems: list[frozenset[str]] = field(init=False)
     position: dict[str, int] = field(init=False)
+    _views: dict[frozenset[str], Corpus] = field(init=False, default_factory=dict, repr=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         documents = [all_stems(f"{c.section} {c.text}") for c in self.chunks]
@@ -52,12 +61,29 @@ class Corpus:
             contexts.append(frozenset(all_stems(chunk.section + ("" if own else " " + lead))))
         return contexts
 
+    def view(self, slugs: Iterable[str]) -> Corpus:
+        """Return the corpus of the named articles only (itself when they are all of its articles), cached."""
+        key = frozenset(slugs)
+        if key >= self.articles.keys():
+            return self
+        with self._lock:
+            found = self._views.get(key)
+            if found is None:
+                if len(self._views) >= MAX_CACHED_VIEWS:
+                    self._views.pop(next(iter(self._views)))
+                found = Corpus({s: r for s, r in self.articles.items() if s in key},
+                               [c for c in self.chunks if c.article in key])
+                self._views[key] = found
+            return found
+
     @cached_property
     def vocabulary(self) -> frozenset[str]:
-        """Every lowercase word of the articles' chunks and section titles."""
+        """Every lowercase word of the articles' chunks, section titles and titles."""
         found: set[str] = set()
         for chunk in self.chunks:
             found.update(words(f"{chunk.section} {chunk.text}"))
+        for record in self.articles.values():
+            found.update(words(record.title))
         return frozenset(found)
 
     @cached_property
