@@ -47,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", action="store_true",
                    help="answer with the language model set by CITECHAT_LLM_BASE_URL and CITECHAT_LLM_MODEL, every "
                         "answer through the grounding guard (default: extractive answers, even when one is set)")
+    p.add_argument("--suite", choices=("conversations", "covidqa"), default="conversations",
+                   help="conversations: the bundled article's cases (default); covidqa: the multi-article suite of "
+                        "eval/covidqa (49 research articles in one store, expert questions, BM25 baseline beside it)")
     p.add_argument("--pairs", type=Path, default=None, metavar="FILE",
                    help="hand-labelled claim/passage pairs for the support check's agreement "
                         "(default: eval/cases/support_pairs.jsonl)")
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None, *, assistant: Assistant | None = Non
 
 
 def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
+    if args.suite == "covidqa":
+        return _run_covidqa(args, assistant)
     from eval import report as reporting
     from eval.calibrate import DEFAULT_PAIRS, support_check
 
@@ -103,6 +108,27 @@ def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
     if args.report:
         _write(args.report, reporting.page(document))
     return EXIT_PASS if document["passed"] else EXIT_BELOW_THRESHOLD
+
+
+def _run_covidqa(args: argparse.Namespace, assistant: Assistant | None) -> int:
+    from eval import covidqa
+
+    questions = covidqa.default_questions()
+    bounds = covidqa.load_bounds()
+    with tempfile.TemporaryDirectory(prefix="citechat-eval-", ignore_cleanup_errors=True) as scratch:
+        bot = assistant or _load(args.articles or covidqa.ARTICLES_DIR, Path(scratch), args.llm)
+        outcomes = covidqa.run_suite(bot, questions)
+    summary = covidqa.summarize(outcomes)
+    text, passed = covidqa.table(summary, bounds)
+    document = {"suite": "covidqa", "summary": summary, "passed": passed,
+                "outcomes": [o.to_dict() for o in outcomes]}
+    if args.json == "-":
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(text)
+    if args.json and args.json != "-":
+        _write(Path(args.json), json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return EXIT_PASS if passed else EXIT_BELOW_THRESHOLD
 
 
 def _load(articles: Path | None, scratch: Path, llm: bool = False) -> Assistant:

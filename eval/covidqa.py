@@ -136,7 +136,8 @@ def run_suite(bot: Any, questions: Sequence[Question], clock: Callable[[], float
         if q.article not in corpus.articles:
             raise CaseFileError(f"question {q.id}: article {q.article!r} is not ingested.")
         if q.article not in baselines:
-            baselines[q.article] = Baseline([c.text for c in corpus.sentences(q.article)])
+            baselines[q.article] = Baseline([corpus.sentence_text(c, s.start, s.end) for c in corpus.chunks
+                                             if c.article == q.article for s in c.sentences])
         started = clock()
         reply = bot.ask(q.question, article=q.article)
         latency = clock() - started
@@ -181,3 +182,42 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
 def default_questions() -> list[Question]:
     """Return the suite's questions and probes."""
     return load_questions(CASES_FILE) + load_questions(PROBES_FILE, probe=True)
+
+
+THRESHOLDS_FILE = Path(__file__).with_name("thresholds-covidqa.toml")
+LOWER_IS_BETTER = frozenset({"refusal_rate", "other_article_citations", "sentences_per_answer"})
+GATED = ("hit", "recall", "hit_over_baseline", "refusal_rate", "other_article_citations", "probe_abstention",
+         "sentences_per_answer")
+
+
+def load_bounds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
+    """Return {"min": {...}, "max": {...}} bounds of the suite; raises CaseFileError for an unusable file."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CaseFileError(f"{path}: not a readable thresholds file ({exc}).") from None
+    bounds = {kind: {str(k): float(v) for k, v in data.get(kind, {}).items()} for kind in ("min", "max")}
+    unknown = sorted((set(bounds["min"]) | set(bounds["max"])) - set(GATED))
+    if unknown:
+        raise CaseFileError(f"{path}: unknown metric(s) {', '.join(unknown)}; known: {', '.join(GATED)}.")
+    return bounds
+
+
+def table(summary: dict[str, float], bounds: dict[str, dict[str, float]]) -> tuple[str, bool]:
+    """Return the printed table of the suite's figures against their bounds, and whether all hold."""
+    from eval.gate import Check
+
+    checks = {c.metric: c for kind in ("min", "max") for c in
+              (Check(m, summary.get(m), kind, b) for m, b in bounds[kind].items())}
+    lines = ["COVID-QA development half: all articles in one store, each question asked of its own article", ""]
+    for metric, value in summary.items():
+        check = checks.get(metric)
+        bound = f"{'>=' if check.kind == 'min' else '<='} {check.bound:.4f}" if check else "(reported)"
+        status = ("ok" if check.passed else "FAIL") if check else ""
+        lines.append(f"  {metric:28s} {value:10.4f}   {bound:12s} {status}")
+    passed = all(c.passed for c in checks.values())
+    lines += ["", "PASS" if passed else "FAIL: " + "; ".join(
+        f"{c.metric} {c.value:.4f} outside {c.bound}" for c in checks.values() if not c.passed and c.value is not None)]
+    return "\n".join(lines), passed
