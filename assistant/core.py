@@ -12,7 +12,7 @@ from assistant.compose import cite, compose, select
 from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
-from assistant.rank import ASKS_DOSE, STATES_DOSE, Passage, asked_types, rank
+from assistant.rank import REQUESTS_DOSE, STATES_DOSE, Passage, asked_types, rank
 from assistant.scope import (
     check_terms,
     dose_target,
@@ -165,7 +165,7 @@ class Assistant:
                         focus=query.topical, asked=asked_types(query.question))
         if wants_figure(query.question) and self._unstated(query, chosen, has_figure, view) is not None:
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
-        if ASKS_DOSE.search(query.question):
+        if REQUESTS_DOSE.search(query.question):
             # Asked for the dose of one drug, only a dose stated next to that drug answers: the IVIG sentence
             # also names corticosteroids, but its 2 g/kg is no prednisone dose.
             target = dose_target(query.question)

@@ -27,6 +27,11 @@ LEAD_MATCH = 0.6  # one found only in the paragraph that opens the chunk's secti
 QUESTION_ALONE = 0.5  # for a follow-up, dense similarity mixes the question alone and the carried topic
 
 ASKS_DOSE = re.compile(r"\b(dose|doses|dosage|dosing|how much|mg|g/kg)\b", re.I)
+# A question that asks for a dose, which only a stated dose may answer: not "how much of a greater risk?", not
+# "low-dose CT" (a kind of scan).
+REQUESTS_DOSE = re.compile(
+    r"(?<![\w-])(doses?|dosage|dosing)\b|\bmg\b|g/kg|\bhow much\b.*\b(give|given|take|taken|prescrib\w*|"
+    r"administer\w*|inject\w*|infus\w*|use|used)\b", re.I | re.S)
 STATES_DOSE = re.compile(r"\d+(\.\d+)?\s*(mg|g|mcg|µg|ml|units?|iu)\b(/\s*(kg|m2|day|d|week))?", re.I)
 ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (ASKS_DOSE, STATES_DOSE),
@@ -67,7 +72,8 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
     asked = asked_types(query.question)
     figure_wanted = wants_figure(query.question)
     # The articles' subject ("scleromyxedema") is implied by every passage: it tells no passage apart.
-    concepts = [c for c in query.concepts if not c.stems <= corpus.subject_stems]
+    # ... unless the question asks about nothing else: "What is KATNAL1?" asked of the article on KATNAL1.
+    concepts = [c for c in query.concepts if not c.stems <= corpus.subject_stems] or list(query.concepts)
     specificity = [_specificity(c, corpus) for c in concepts]
     denominator = sum(c.weight * s for c, s in zip(concepts, specificity, strict=True)) or 1.0
     pairs = _pairs(terms(query.question))
