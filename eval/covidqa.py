@@ -205,6 +205,23 @@ def load_bounds(path: Path = THRESHOLDS_FILE) -> dict[str, dict[str, float]]:
     return bounds
 
 
+def reached(summary: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Return bounds at the figures a run reached, floored (ceiled under [max]) to 4 decimals; other-article
+    citations stay at 0 whatever a run reaches."""
+    import math
+
+    bounds: dict[str, dict[str, float]] = {"min": {}, "max": {}}
+    for metric in GATED:
+        value = summary[metric]
+        if metric == "other_article_citations":
+            bounds["max"][metric] = 0.0
+        elif metric in LOWER_IS_BETTER:
+            bounds["max"][metric] = math.ceil(value * 10_000 - 1e-6) / 10_000
+        else:
+            bounds["min"][metric] = math.floor(value * 10_000 + 1e-6) / 10_000
+    return bounds
+
+
 def table(summary: dict[str, float], bounds: dict[str, dict[str, float]]) -> tuple[str, bool]:
     """Return the printed table of the suite's figures against their bounds, and whether all hold."""
     from eval.gate import Check

@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from eval.cases import CaseFileError
-from eval.covidqa import Baseline, Outcome, Question, default_questions, load_bounds, load_questions, recall, summarize
+from eval.covidqa import (
+    Baseline,
+    Outcome,
+    Question,
+    default_questions,
+    load_bounds,
+    load_questions,
+    reached,
+    recall,
+    summarize,
+    table,
+)
 
 
 def test_recall_counts_content_tokens_as_a_multiset():
@@ -48,3 +59,13 @@ def test_a_malformed_question_file_is_a_clear_error(tmp_path):
     bad.write_text('{"id": 1}\n', encoding="utf-8")
     with pytest.raises(CaseFileError, match="line 1"):
         load_questions(bad)
+
+
+def test_written_bounds_pass_the_run_they_came_from():
+    # 372 hits of 539 prints as 0.6902 but is 0.69017: a bound rounded to the printed figure fails its own run.
+    summary = {"hit": 372 / 539, "recall": 0.759271, "hit_over_baseline": 0.08905, "refusal_rate": 25 / 539,
+               "other_article_citations": 0.0, "probe_abstention": 33 / 36, "sentences_per_answer": 2.30737}
+    bounds = reached(summary)
+    assert bounds["min"]["hit"] == 0.6901 and bounds["max"]["refusal_rate"] == 0.0464
+    assert table(summary, bounds)[1]
+    assert not table({**summary, "hit": 371 / 539}, bounds)[1]
