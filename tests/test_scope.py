@@ -21,7 +21,7 @@ from ingest.pipeline import ingest_paths
 from tests.conftest import ARTICLE_PATH, make_settings
 from ui.server import create_app
 
-RESEARCH = ("covidqa-009", "covidqa-019", "covidqa-093")  # three short research articles beside the review
+RESEARCH = ("covidqa-009", "covidqa-023", "covidqa-031", "covidqa-093")  # research articles beside the review
 SLUGS = ("scleromyxedema", *RESEARCH)
 GENERIC = ["What is the first-line treatment?", "What causes it?", "How is it diagnosed?", "What was found?",
            "What is the complete genome sequence?", "Who is at risk?", "What dose is used?", "How many cases?"]
@@ -79,7 +79,7 @@ def test_without_an_article_every_citation_names_its_article(many):
 def test_vocabulary_checks_are_scoped(many):
     # "mucin" is in the review; asked of a research article that never uses it, the word is missing there.
     assert not many.ask("Where is mucin deposited?", article="scleromyxedema").abstained
-    reply = many.ask("Where is mucin deposited?", article="covidqa-019")
+    reply = many.ask("Where is mucin deposited?", article="covidqa-093")
     assert reply.abstained and "mucin" in reply.answer
 
 
@@ -101,3 +101,14 @@ def test_the_cli_keeps_the_scope(many, home):
                                 cwd=Path(__file__).parents[1])
         assert result.returncode == 0, result.stderr
         assert {c["article"] for c in json.loads(result.stdout)["citations"]} <= {slug}
+
+
+def test_a_question_about_the_articles_own_subject_is_answered(many):
+    # Every word names the title's subject; it still asks something the article answers.
+    reply = many.ask("What is RANBP2?", article="covidqa-023")  # the article's title names RANBP2
+    assert not reply.abstained and "nuclear pore protein" in reply.answer
+
+
+def test_how_much_is_not_always_a_dose(many):
+    reply = many.ask("How much of a greater risk are children than adults to viral infection?", article="covidqa-031")
+    assert not reply.abstained and "two to three times" in reply.answer
