@@ -111,10 +111,10 @@ def _run(args: argparse.Namespace, assistant: Assistant | None) -> int:
 
 
 COVIDQA_THRESHOLDS_COMMENT = """The gate of `citechat eval --suite covidqa` (and of `make test`). Written by
-`citechat eval --suite covidqa --write-thresholds eval/thresholds-covidqa.toml` from the figures reached on the COVID-QA development half
-(eval/covidqa: all articles in one store, each question asked of its own article), floored (ceiled under [max]) to
-4 decimals, which only absorbs float rounding. Other-article citations stay 0 whatever a run reaches. Raise bounds
-as the assistant improves; never loosen one."""
+`citechat eval --suite covidqa --write-thresholds eval/thresholds-covidqa.toml` from the figures reached on the
+COVID-QA development half (eval/covidqa: all articles in one store, each question asked of its own article),
+floored (ceiled under [max]) to 4 decimals, which only absorbs float rounding. Other-article citations stay 0
+whatever a run reaches. Raise bounds as the assistant improves; never loosen one."""
 
 
 def _run_covidqa(args: argparse.Namespace, assistant: Assistant | None) -> int:
