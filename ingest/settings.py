@@ -84,6 +84,25 @@ class Settings(BaseSettings):
         description="Most questions waiting per entry point; past it a question gets a clear 'busy, try again' "
         "(HTTP 503 with Retry-After on the API) instead of piling up.",
     )
+    body_timeout: float = Field(
+        default=10.0, gt=0,
+        description="Seconds an HTTP API client has to send its whole request body; a slower body is answered "
+        "408 and never holds an answer slot.",
+    )
+    rate_limit: float = Field(
+        default=30.0, ge=0,
+        description="Questions per minute one client may ask (HTTP API, chat page and widget together), on "
+        "average; past it a question gets 429 with Retry-After. 0 turns the limit off.",
+    )
+    rate_burst: int = Field(
+        default=10, ge=1, description="Questions one client may ask at once before the per-minute rate applies."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IP addresses of the reverse proxies in front of citechat. Only a request "
+        "from one of them has its client taken from X-Forwarded-For; unset, every client is its socket address "
+        "(behind a proxy, all clients would then share one rate limit).",
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="Base URL of an OpenAI-compatible chat server (Ollama: http://127.0.0.1:11434/v1, llama.cpp: "

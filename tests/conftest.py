@@ -37,6 +37,9 @@ def embedder() -> Embedder:
 
 
 def make_settings(home: Path, **changes: object) -> Settings:
+    """Settings over `home`; tests send many questions from one address, so the per-client rate limit is off
+    unless a test sets it (tests/test_limits.py does)."""
+    changes.setdefault("rate_limit", 0.0)
     return Settings(home=home, **changes)  # type: ignore[arg-type]
 
 

@@ -109,8 +109,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Request body too large."},
     422: {"model": ErrorOut, "description": "Wrong field names or types."},
 }
-ASK_ERRORS = {**ERRORS, 503: {"model": ErrorOut, "description": "Busy: too many questions waiting; try again after "
-                              "the Retry-After seconds."}}
+ASK_ERRORS = {
+    **ERRORS,
+    408: {"model": ErrorOut, "description": "The request body did not arrive within the body timeout."},
+    429: {"model": ErrorOut, "description": "Too many questions from this client; ask again after the Retry-After "
+          "seconds."},
+    503: {"model": ErrorOut, "description": "Busy: too many questions waiting; try again after the Retry-After "
+          "seconds."},
+}
 SSE_DOC = (
     "The same as `POST /api/ask`, streamed as Server-Sent Events: `event: delta` with `{\"text\": ...}` pieces of "
     "the answer, then one `event: reply` with the whole reply (the `/api/ask` JSON), which replaces the text "

@@ -26,7 +26,7 @@ def serving(app: Any, host: str = "127.0.0.1", port: int | None = None) -> Itera
     """Run `app` with uvicorn in a daemon thread; yield its base URL; stop it on exit."""
     port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                                           server_header=False))
+                                           server_header=False, proxy_headers=False))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

@@ -1,13 +1,22 @@
-"""Limits on what one request may cost: its body size, and how many questions the HTTP API takes at once.
+"""Limits on what one request may cost: its body size, how long its body may take to arrive, how many
+questions the HTTP API takes at once, and how many questions one client may ask per minute.
 
-The chat page and the widget get the same bounds from Gradio's queue (`answer_concurrency`, `max_queue_size`);
-these two middlewares give them to the JSON API, so an overload is answered "busy, try again" with 503 instead
-of piling threads up until the process falls over.
+The chat page and the widget get the concurrency bounds from Gradio's queue (`answer_concurrency`,
+`max_queue_size`); `Admission` gives them to the JSON API, so an overload is answered "busy, try again" with 503
+instead of piling threads up until the process falls over. It reads a question's whole body (within
+`body_timeout`) before the question takes a place, so clients sending their bodies slowly hold no slot.
+`RateLimit` answers 429 with Retry-After to a client asking faster than `rate_limit` per minute, on every entry
+point that costs an answer, so one client flooding cannot starve the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
+import math
+import re
+import time
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -15,8 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui import messages
 
+log = logging.getLogger(__name__)
 ASK_PATHS = frozenset({"/api/ask", "/api/ask/stream"})
+# Gradio's routes that start an answer or a rating, for the chat page (/) and the widget (/embed).
+GRADIO_CALLS = re.compile(r"^(?:/embed)?/gradio_api/(?:queue/join|call/|run/|api/)")
 RETRY_AFTER = "2"  # seconds; answers take tens of milliseconds, a queue drains in a few seconds
+MAX_CLIENTS = 10_000  # buckets kept; past it, the full ones (clients at rest) are forgotten
 
 
 class BodyLimit:
@@ -65,12 +78,14 @@ class BodyLimit:
 
 class Admission:
     """Lets `concurrency` API questions be answered at once and up to `max_waiting` more wait their turn; any
-    more are answered 503 with Retry-After and a "busy, try again" message."""
+    more are answered 503 with Retry-After and a "busy, try again" message. A question's body is read first,
+    within `body_timeout` seconds (408 past it), so a slow client waits on its own, without a place."""
 
-    def __init__(self, app: ASGIApp, concurrency: int, max_waiting: int) -> None:
+    def __init__(self, app: ASGIApp, concurrency: int, max_waiting: int, body_timeout: float = 10.0) -> None:
         self.app = app
         self.concurrency = concurrency
         self.max_waiting = max_waiting
+        self.body_timeout = body_timeout
         self.waiting = 0
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
@@ -90,12 +105,124 @@ class Admission:
             response = JSONResponse({"error": messages.BUSY}, status_code=503, headers={"Retry-After": RETRY_AFTER})
             await response(scope, receive, send)
             return
+        body = await self._read_body(scope, receive, send)
+        if body is None:
+            return
         self.waiting += 1
         try:
             await slots.acquire()
         finally:
             self.waiting -= 1
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: the disconnect, when the client goes away
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
         finally:
             slots.release()
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """Return the whole request body, or answer 408 (too slow) or 413 (too large) and return None."""
+        parts: list[bytes] = []
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    parts.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return b"".join(parts)
+        except TimeoutError:
+            error, status = messages.BODY_TOO_SLOW.format(seconds=self.body_timeout), 408
+        except HTTPException as exc:  # BodyLimit, outside: the body grew past the limit (it answers for us)
+            error, status = str(exc.detail), exc.status_code
+        response = JSONResponse({"error": error}, status_code=status, headers={"Connection": "close"})
+        await response(scope, receive, send)
+        return None
+
+
+class RateLimit:
+    """A token bucket per client: `burst` questions at once, refilled at `per_minute`; past it, 429 with
+    Retry-After. The client is the socket's address, or, for a request from one of `trusted_proxies`, the
+    nearest address in X-Forwarded-For that is not itself a trusted proxy."""
+
+    def __init__(self, app: ASGIApp, per_minute: float, burst: int, trusted_proxies: str = "") -> None:
+        self.app = app
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.trusted = frozenset(_address(p) for p in trusted_proxies.split(",") if p.strip())
+        self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
+        self._warned = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.rate <= 0 or scope["type"] != "http" or not costs_an_answer(scope):
+            await self.app(scope, receive, send)
+            return
+        wait = self.take(self.client(scope), time.monotonic())
+        if wait > 0:
+            seconds = math.ceil(wait)
+            response = JSONResponse({"error": messages.RATE_LIMITED.format(seconds=seconds)}, status_code=429,
+                                    headers={"Retry-After": str(seconds)})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def take(self, client: str, now: float) -> float:
+        """Spend one token of the client's bucket; return 0, or the seconds until a token is there."""
+        tokens, then = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < 1.0:
+            self.buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+        if client not in self.buckets and len(self.buckets) >= MAX_CLIENTS:
+            self._forget_rested(now)
+        self.buckets[client] = (tokens - 1.0, now)
+        return 0.0
+
+    def _forget_rested(self, now: float) -> None:
+        rested = [c for c, (tokens, then) in self.buckets.items() if tokens + (now - then) * self.rate >= self.burst]
+        for client in rested or list(self.buckets)[: MAX_CLIENTS // 10]:
+            del self.buckets[client]
+
+    def client(self, scope: Scope) -> str:
+        """Return who is asking: the peer, or the client a trusted proxy forwarded the request for."""
+        peer = _address((scope.get("client") or ("unknown", 0))[0])
+        forwarded = [v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"x-forwarded-for"]
+        if not forwarded:
+            return peer
+        if peer not in self.trusted:
+            if not self._warned:
+                self._warned = True
+                log.warning("X-Forwarded-For from %s ignored: it is not in CITECHAT_TRUSTED_PROXIES", peer)
+            return peer
+        hops = [_address(h) for h in ",".join(forwarded).split(",") if h.strip()]
+        for hop in reversed(hops):  # the rightmost hops were added by our own proxies
+            if hop not in self.trusted:
+                return hop
+        return peer
+
+
+def costs_an_answer(scope: Scope) -> bool:
+    """Return True for the requests that start an answer: the API's questions and Gradio's calls."""
+    if scope["method"] != "POST":
+        return False
+    path = scope["path"]
+    return path in ASK_PATHS or bool(GRADIO_CALLS.match(path))
+
+
+def _address(text: str) -> str:
+    """Return an IP address in one spelling ("::ffff:10.0.0.1" and "10.0.0.1" alike), or the text as it is."""
+    text = text.strip()
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)

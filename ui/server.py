@@ -14,7 +14,7 @@ from ingest.settings import Settings
 from ui import api, docs, embed, messages
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
-from ui.limits import Admission, BodyLimit
+from ui.limits import Admission, BodyLimit, RateLimit
 from ui.security import BlockedRoutes, SecurityHeaders
 from ui.theme import CHAT_CSS, EMBED_CSS, EMBED_HEAD, PAGE_HEAD, theme
 
@@ -38,9 +38,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     feedback = FeedbackStore(feedback_path(settings))
     app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None)
     api.install_error_handlers(app)
-    # Starlette runs the middleware added last first: CORS, security headers, blocked routes, body limit, admission.
-    app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size)
+    # Starlette runs the middleware added last first: CORS, security headers, blocked routes, rate limit, body
+    # limit, admission.
+    app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size,
+                       body_timeout=settings.body_timeout)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit, burst=settings.rate_burst,
+                       trusted_proxies=settings.trusted_proxies)
     app.add_middleware(BlockedRoutes)
     app.add_middleware(SecurityHeaders, frame_ancestors=embed.frame_ancestors(embed.allowed_origins(settings)))
     embed.install(app, settings)
@@ -78,5 +82,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
 
     app = create_app(settings)
     print(f"citechat: chat on http://{host}:{port}/  widget /embed  API docs /docs", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5,
+    # X-Forwarded-For is read by RateLimit, from CITECHAT_TRUSTED_PROXIES only: uvicorn's own reading would
+    # trust any local peer.
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=5,
                 server_header=False)
