@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant import messages
 from assistant.compose import cite, compose, select
 from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
-from assistant.rank import REQUESTS_DOSE, STATES_DOSE, Passage, asked_types, rank
+from assistant.rank import REQUESTS_DOSE, STATES_DOSE, Passage, VersionSwitched, asked_types, rank
 from assistant.scope import (
     check_terms,
     dose_target,
@@ -32,7 +33,9 @@ from ingest.types import CitechatError, Reply
 if TYPE_CHECKING:
     from assistant.llm import Generator
 
+log = logging.getLogger(__name__)
 StreamEvent = str | Reply
+T = TypeVar("T")
 
 
 class Assistant:
@@ -113,10 +116,8 @@ class Assistant:
         """
         text = clean_question(question, self.settings.max_question_chars)
         turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
-        corpus = self.corpus()
-        scope = self._scope(corpus, article)
         query = build_query(text, turns, self.lexicon)
-        reply = self._answer(query, corpus, scope)
+        corpus, scope, reply = self._settled(lambda corpus, scope: self._answer(query, corpus, scope), article)
         if self.llm is not None and not reply.abstained:
             titles = [corpus.articles[slug].title for slug in scope]
             yield from self.llm.stream(text, turns, query.followup, reply,
@@ -135,15 +136,30 @@ class Assistant:
             query = replace(build_query(standalone, [], self.lexicon), previous_answer=query.previous_answer)
         return rank(query, corpus.view(scope), self.store, self.embedder, scope, self.settings.retrieve_k)
 
+    def _settled(self, work: Callable[[Corpus, dict[str, str]], T], article: str | None) -> tuple[
+            Corpus, dict[str, str], T]:
+        """Run `work` over the corpus and scope as they are now; once more if an ingest switched a version
+        under it (its old chunks are gone), so a question in flight is answered from the new version."""
+        corpus = self.corpus()
+        scope = self._scope(corpus, article)
+        try:
+            return corpus, scope, work(corpus, scope)
+        except VersionSwitched:
+            log.info("an article's version switched while a question was answered: asking again")
+        corpus = self.corpus()
+        scope = self._scope(corpus, article)
+        return corpus, scope, work(corpus, scope)
+
     def _scope(self, corpus: Corpus, article: str | None) -> dict[str, str]:
+        """The {slug: version} the question is confined to, from this corpus's own records."""
         if not corpus.articles:
             raise CitechatError(messages.NO_ARTICLES)
         if article is None:
-            return dict(self._versions)
+            return {slug: record.version for slug, record in corpus.articles.items()}
         if article not in corpus.articles:
             raise CitechatError(messages.UNKNOWN_ARTICLE.format(
                 slug=article, available=", ".join(sorted(corpus.articles))))
-        return {article: self._versions[article]}
+        return {article: corpus.articles[article].version}
 
     def _answer(self, query: Query, corpus: Corpus, scope: dict[str, str]) -> Reply:
         view = corpus.view(scope)  # lexical search and every vocabulary check see the articles in scope only
@@ -207,10 +223,10 @@ class Assistant:
         """Return the reranked candidate sentences for a question (for evaluation and debugging)."""
         text = clean_question(question, self.settings.max_question_chars)
         turns = clean_history(history, self.settings.max_history_messages, self.settings.max_history_chars)
-        corpus = self.corpus()
         query = build_query(text, turns, self.lexicon)
-        scope = self._scope(corpus, article)
-        return rank(query, corpus.view(scope), self.store, self.embedder, scope, self.settings.retrieve_k)[:k]
+        _, _, passages = self._settled(lambda corpus, scope: rank(
+            query, corpus.view(scope), self.store, self.embedder, scope, self.settings.retrieve_k), article)
+        return passages[:k]
 
     def without_llm(self) -> Assistant:
         """Return an assistant sharing this one's model and store that answers extractively: for cheap checks

@@ -108,12 +108,19 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
     return passages
 
 
+class VersionSwitched(Exception):  # noqa: N818 (a signal to start again, not an error)
+    """Candidates vanished from the store while a question was ranked: an ingest switched an article's version
+    and dropped the old chunks. The caller ranks again over the store as it is now."""
+
+
 def _dense(query: Query, embedder: Embedder, store: Store, candidates: list[str], hits: dict[str, float],
            query_vector: Sequence[float]) -> dict[str, float]:
     """Cosine similarity of every candidate; a follow-up also counts the question on its own."""
     vectors: dict[str, list[float]] = {}
     if query.followup or any(c not in hits for c in candidates):
         vectors = store.vectors(candidates)
+        if any(c not in vectors for c in candidates):
+            raise VersionSwitched(f"{len(set(candidates) - set(vectors))} candidate chunks are gone")
     dense = {c: hits[c] if c in hits else _dot(query_vector, vectors[c]) for c in candidates if c in hits
              or c in vectors}
     if query.followup:
