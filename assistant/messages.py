@@ -17,6 +17,8 @@ BAD_HISTORY = (
     "messages; {problem}."
 )
 HISTORY_TOO_LONG = "The conversation is too long ({count} messages, limit {limit}); please start a new chat."
+HISTORY_TOO_BIG = ("The conversation is too long ({size:,} characters, limit {limit:,}); please start a new "
+                   "chat.")
 UNKNOWN_ARTICLE = "No article {slug!r} is ingested. Available: {available}."
 NO_ARTICLES = "No article is ingested yet: run `citechat ingest PATH`."
 

@@ -50,6 +50,15 @@ def clean_history(history: Sequence[Any] | None, max_messages: int, max_chars: i
             raise CitechatError(messages.BAD_HISTORY.format(problem=f"message {index} has no text content"))
         total += len(content)
         if total > max_chars:
-            raise CitechatError(messages.HISTORY_TOO_LONG.format(count=len(history), limit=max_messages))
+            size = total + sum(_length(rest) for rest in history[index + 1:])
+            raise CitechatError(messages.HISTORY_TOO_BIG.format(size=size, limit=max_chars))
         cleaned.append({"role": item["role"], "content": FORBIDDEN.sub("", content)})
     return cleaned
+
+
+def _length(item: Any) -> int:
+    """The characters of a history message's text, whatever its shape (0 when it has none)."""
+    content = item.get("content") if isinstance(item, dict) else None
+    if isinstance(content, list):
+        return sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
+    return len(content) if isinstance(content, str) else 0

@@ -116,6 +116,10 @@ def error(response) -> str:
     ({"question": "Dose?", "history": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * 250},
      400, "500 messages, limit 200"),
     ({"question": "Dose?", "history": [["user", "What dose?"]]}, 422, "Field 'history[0]'"),
+    # Few messages, too many characters: the limit named is the one exceeded.
+    ({"question": "Dose?", "history": [{"role": "user", "content": "a" * 150_000}] * 2}, 400,
+     "300,000 characters, limit 200,000"),
+    ({"question": "Dose?", "article": "s" * 201}, 422, "Field 'article'"),
 ])
 @pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
 def test_bad_requests_get_a_4xx_with_a_clear_message(client, path, body, status, expected):
@@ -175,6 +179,9 @@ def test_feedback_is_stored_durably(client, home):
     assert any(r.id == row_id for r in FeedbackStore(path).ratings())
     bad = client.post("/api/feedback", json={"rating": "meh", "question": "q", "answer": "a"})
     assert bad.status_code == 422 and "Field 'rating'" in error(bad)
+    huge = client.post("/api/feedback", json={"rating": "up", "question": "q", "answer": "a", "article": "x" * 10_000})
+    assert huge.status_code == 422 and "Field 'article'" in error(huge)
+    assert len(FeedbackStore(path).ratings()) == 1  # nothing of the refused ones was stored
 
 
 def test_cors_allows_configured_origins_only(client):
@@ -232,6 +239,11 @@ def test_openapi_documents_the_ask_endpoints(client):
     request = spec["components"]["schemas"]["AskRequest"]
     assert set(request["properties"]) == {"question", "history", "article", "suggest"}
     assert request["required"] == ["question"]
+    # The limits are stated, with this server's settings.
+    assert request["properties"]["question"]["maxLength"] == 2000
+    assert request["properties"]["history"]["maxItems"] == 200
+    assert "200,000 characters" in request["properties"]["history"]["description"]
+    assert {"408", "429", "503"} <= set(ask_op["responses"])
     reply = spec["components"]["schemas"]["AskResponse"]
     assert {"answer", "citations", "abstained"} <= set(reply["required"])
     assert "text/event-stream" in spec["paths"]["/api/ask/stream"]["post"]["responses"]["200"]["content"]

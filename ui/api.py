@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from assistant import Assistant
 from assistant.suggest import follow_ups
+from ingest.settings import Settings
 from ingest.types import CitechatError, Reply
 from ui import messages
 from ui.feedback import FeedbackStore
@@ -37,6 +38,9 @@ class Turn(BaseModel):
     content: StrictStr
 
 
+MAX_SLUG_CHARS = 200  # an article's slug; longer is no slug
+
+
 class AskRequest(BaseModel):
     """A question, the conversation so far (oldest first) and optionally the article to answer from."""
 
@@ -47,7 +51,8 @@ class AskRequest(BaseModel):
         "article": "scleromyxedema"}]})
     question: StrictStr = Field(description="The question, in plain text.")
     history: list[Turn] = Field(default_factory=list, description="Earlier messages, oldest first.")
-    article: StrictStr | None = Field(default=None, description="Article slug; omitted: all ingested articles.")
+    article: StrictStr | None = Field(default=None, max_length=MAX_SLUG_CHARS,
+                                      description="Article slug; omitted: all ingested articles.")
     suggest: StrictBool = Field(default=False, description="Also return 2-3 checked follow-up questions.")
 
 
@@ -95,7 +100,7 @@ class FeedbackRequest(BaseModel):
     rating: Literal["up", "down"]
     question: StrictStr = Field(max_length=20_000)
     answer: StrictStr = Field(max_length=20_000)
-    article: StrictStr = ""
+    article: StrictStr = Field(default="", max_length=MAX_SLUG_CHARS)
 
 
 class ErrorOut(BaseModel):
@@ -196,6 +201,25 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 
 # -- errors ---------------------------------------------------------------------------------------------------
+def document_limits(app: FastAPI, settings: Settings) -> None:
+    """State this server's input limits in /openapi.json: the longest question, the most history messages.
+
+    The assistant enforces them (400 with a sentence naming the limit); the schema says them so that clients
+    and schema-driven tests know them before they send."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        ask = schema["components"]["schemas"]["AskRequest"]["properties"]
+        ask["question"].update(minLength=1, maxLength=settings.max_question_chars)
+        ask["history"].update(maxItems=settings.max_history_messages, description=(
+            f"Earlier messages, oldest first: at most {settings.max_history_messages} messages and "
+            f"{settings.max_history_chars:,} characters in all."))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every API error as {"error": message} with a 4xx status (500 without details for bugs)."""
 

@@ -50,6 +50,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     embed.install(app, settings)
     docs.install(app)
     app.include_router(api.router(bot, feedback))
+    api.document_limits(app, settings)
 
     @app.get("/healthz", tags=["ops"], summary="Readiness")
     def healthz() -> Any:
