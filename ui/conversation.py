@@ -72,7 +72,22 @@ def readable(value: Any) -> bool:
         return True
     return isinstance(value, list) and all(
         isinstance(item, Mapping) and item.get("role") in ("user", "assistant") and isinstance(item.get("content"), str)
-        for item in value)
+        and _is_text(item) for item in value)
+
+
+def _is_text(value: Any) -> bool:
+    """Whether every string in a JSON value is text that can be sent back (a lone surrogate cannot)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, Mapping):
+        return all(_is_text(k) and _is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(_is_text, value))
+    return True
 
 
 def dump(turns: list[Turn]) -> list[dict[str, Any]]:

@@ -113,32 +113,15 @@ class Admission:
             await slots.acquire()
         finally:
             self.waiting -= 1
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: the disconnect, when the client goes away
-
         try:
-            await self.app(scope, replay, send)
+            await self.app(scope, replay(body, receive), send)
         finally:
             slots.release()
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """Return the whole request body, or answer 408 (too slow) or 413 (too large) and return None."""
-        parts: list[bytes] = []
         try:
-            async with asyncio.timeout(self.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return None
-                    parts.append(message.get("body", b""))
-                    if not message.get("more_body", False):
-                        return b"".join(parts)
+            return await read_body(receive, self.body_timeout)
         except TimeoutError:
             error, status = messages.BODY_TOO_SLOW.format(seconds=self.body_timeout), 408
         except HTTPException as exc:  # BodyLimit, outside: the body grew past the limit (it answers for us)
@@ -146,6 +129,33 @@ class Admission:
         response = JSONResponse({"error": error}, status_code=status, headers={"Connection": "close"})
         await response(scope, receive, send)
         return None
+
+
+async def read_body(receive: Receive, timeout: float) -> bytes | None:
+    """Return a request's whole body, or None when the client went away; TimeoutError past `timeout` s."""
+    parts: list[bytes] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """Return a `receive` that gives the body read already, then whatever the client sends next."""
+    delivered = False
+
+    async def replayed() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: the disconnect, when the client goes away
+
+    return replayed
 
 
 class RateLimit:

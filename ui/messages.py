@@ -32,6 +32,12 @@ UNKNOWN_ENDPOINT = "There is no API endpoint {method} {path}; see /docs for the 
 INTERNAL_ERROR = "Something went wrong on our side; please try again (request id {request_id})."
 BODY_TOO_SLOW = "The request body did not arrive within {seconds:g} seconds; send it whole, at once."
 RATE_LIMITED = "Too many questions from one place; please wait {seconds} seconds and ask again."
+GRADIO_NOT_JSON = "The request body must be a JSON object with a \"data\" list."
+GRADIO_NO_DATA = "The request must be a JSON object with a \"data\" list of the endpoint's values."
+GRADIO_NO_ENDPOINT = "There is no such chat endpoint."
+GRADIO_VALUES = "This endpoint takes {expected} values in \"data\"; {got} were sent."
+GRADIO_TOO_LONG = ("A value is too long: at most {limit:,} characters each and {total:,} in all; start a new chat "
+                   "or send a shorter question.")
 BUSY = "citechat is busy answering other questions; please try again in a few seconds."
 NOT_FOUND = "Not found."
 UNAVAILABLE = "The article store cannot be read right now."

@@ -14,6 +14,7 @@ from ingest.settings import Settings
 from ui import api, docs, embed, messages
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
+from ui.gradio_guard import GradioGuard, endpoints
 from ui.limits import Admission, BodyLimit, RateLimit
 from ui.security import BlockedRoutes, SecurityHeaders
 from ui.theme import CHAT_CSS, EMBED_CSS, EMBED_HEAD, PAGE_HEAD, theme
@@ -39,8 +40,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None)
     api.install_error_handlers(app)
     # Starlette runs the middleware added last first: CORS, security headers, blocked routes, rate limit, body
-    # limit, admission.
+    # limit, Gradio's calls checked, admission.
     app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size,
+                       body_timeout=settings.body_timeout)
+    gradio_apps: dict[str, dict[str | int, int]] = {}  # filled below, once the chat apps are built
+    # Values just past the chat's own limits reach it, which says so in the chat; far past them, 413 here.
+    app.add_middleware(GradioGuard, apps=gradio_apps, max_value_chars=settings.max_history_chars,
+                       max_total_chars=settings.max_history_chars + settings.max_question_chars,
                        body_timeout=settings.body_timeout)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit, burst=settings.rate_burst,
@@ -69,6 +75,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
                              "max_file_size": 0}
     widget = build_chat(ChatPage(bot, feedback, embed=True), settings.answer_concurrency)
     page = build_chat(ChatPage(bot, feedback, embed=False), settings.answer_concurrency)
+    gradio_apps.update({embed.EMBED_PATH: endpoints(widget), "": endpoints(page)})
     queue = {"default_concurrency_limit": settings.answer_concurrency, "max_size": settings.max_queue_size}
     # Starlette matches in order and "/" matches everything: the widget and all routes above come first.
     gr.mount_gradio_app(app, widget.queue(**queue), path=embed.EMBED_PATH,
