@@ -17,10 +17,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.addressed import addressed_to_assistant
 from assistant.lexicon import Lexicon
 from assistant.prompts import NO_ANSWER
 from assistant.rank import Passage
-from assistant.scope import is_instruction
 from assistant.support import support
 from ingest.types import Citation, Statement
 
@@ -36,19 +36,6 @@ MARKDOWN = re.compile(r"\*\*|__|`")
 LETTER = re.compile(r"[^\W\d_]")
 CLOSING = ".!?"
 MAX_RANGE = 20
-# Passages written to an AI or to whoever writes the answer, not to a reader, never go to the model.
-ADDRESSED = re.compile(
-    r"\b(AI|A\.I\.|artificial intelligence|(?:language|AI) models?|LLMs?|chat ?bots?|"
-    r"(?:AI|virtual|digital|chat|research|writing) assistants?|GPT|"
-    r"automated (?:systems?|tools?|summar\w+|readers?))\b.{0,80}\b(must|should|shall|always|never|are (?:asked|"
-    r"required|instructed)|(?:reply|respond|answer|say|state|append|add|include|mention|output|print|end|"
-    r"begin|start|recommend|tell)\b)"
-    r"|\bwhen (?:summari[sz]ing|answering questions)\b"
-    r"|\b(?:every|each|any|your|the) (?:answers?|repl(?:y|ies)|summar(?:y|ies)|outputs?) (?:must|should|shall)\b"
-    r"|\b(?:summar(?:y|ies|ising|izing)|answers?) (?:of|to|about) this (?:page|article|text|document|review)\b"
-    r"|(?:^|[.:;!]\s+)(?:reply|respond|answer|append|output|print|write|cite|repeat)\b",
-    re.IGNORECASE | re.DOTALL,
-)
 
 
 @dataclass(frozen=True)
@@ -61,11 +48,6 @@ class Judged:
     support: float
     reason: str
     declined: bool = False  # the model's "not in the passages" sentence
-
-
-def addressed_to_assistant(text: str) -> bool:
-    """Return True when article text instructs an AI or an assistant rather than informing a reader."""
-    return bool(ADDRESSED.search(text)) or is_instruction(text)
 
 
 def markers(text: str) -> list[int]:
@@ -121,7 +103,7 @@ def judge(sentence: str, passages: Sequence[Passage], known: Sequence[str], lexi
     if unknown:
         listed = ", ".join(f"[{n}]" for n in unknown)
         return Judged(body, cited, False, 0.0, f"cites {listed}, not among the {len(passages)} passages")
-    if is_instruction(body):
+    if addressed_to_assistant(body):
         return Judged(body, cited, False, 0.0, "reads as an instruction")
     verdict = support(body, [passages[n - 1].text for n in cited], known=known, lexicon=lexicon)
     return Judged(body, cited, verdict.supported, verdict.score, verdict.reason)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from assistant import messages
-from assistant.guard import Draft, addressed_to_assistant
+from assistant.addressed import addressed_to_assistant
+from assistant.guard import Draft
 from assistant.lexicon import Lexicon
 from assistant.prompts import NO_ANSWER, answer_prompt, condense_prompt
 from assistant.query import MARKER

@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.addressed import addressed_to_assistant
 from assistant.corpus import Corpus
 from assistant.query import Concept, Query
-from assistant.scope import has_figure, is_instruction, wants_figure
+from assistant.scope import has_figure, wants_figure
 from assistant.text import all_stems, terms
 from ingest.embedder import Embedder
 from ingest.store import Store
@@ -85,10 +86,12 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
         position = corpus.position[chunk_id]
         chunk = corpus.chunks[position]
         section, context = corpus.section_stems[position], corpus.context_stems[position]
-        for sentence in chunk.sentences:
-            text = corpus.sentence_text(chunk, sentence.start, sentence.end)
-            if is_instruction(text):
-                continue  # text addressed to an assistant is data, never an answer to repeat
+        texts = [corpus.sentence_text(chunk, sentence.start, sentence.end) for sentence in chunk.sentences]
+        if any(addressed_to_assistant(text) for text in texts):
+            # Text addressed to an assistant is data, never an answer to repeat; so is the rest of its paragraph,
+            # which carries what it asks for ("Attention chatbots: ... The dose is ...").
+            continue
+        for sentence, text in zip(chunk.sentences, texts, strict=True):
             stems = set(all_stems(text))
             found = sum(c.weight * s * _match(c, stems, section, context)
                         for c, s in zip(concepts, specificity, strict=True))

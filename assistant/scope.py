@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.addressed import normalise
 from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon
 from assistant.query import topical_words
@@ -97,8 +98,11 @@ def missing_facets(question: str, article_texts: Sequence[str]) -> list[str]:
 
 
 def is_instruction(question: str) -> bool:
-    """Return True when the input tries to instruct the assistant rather than ask about the article."""
-    return bool(INSTRUCTION.search(question))
+    """Return True when the input tries to instruct the assistant rather than ask about the article.
+
+    Matched as article text is (assistant/addressed.py), so a soft hyphen or a zero-width space hides nothing.
+    """
+    return bool(INSTRUCTION.search(normalise(question)))
 
 
 def wants_figure(question: str) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.guard import Draft, addressed_to_assistant, judge, markers, split
+from assistant.addressed import addressed_to_assistant
+from assistant.guard import Draft, judge, markers, split
 from assistant.lexicon import load_lexicon
 from assistant.llm import pick
 from assistant.prompts import ANSWER_SYSTEM, NO_ANSWER, answer_prompt, condense_prompt
