@@ -69,6 +69,9 @@ class Assistant:
         embedder = load_embedder(settings)
         store = open_store(settings, embedder.name, embedder.dimension)
         if not store.versions():
+            if store.read_only is not None:
+                raise CitechatError(f"No articles are ingested yet, and {store.read_only}: ingesting needs write "
+                                    "access. Make it writable (or set CITECHAT_HOME to a writable folder).")
             ingest_paths([settings.bundled_articles_dir], settings, store, embedder)
         assistant = cls(settings, store, embedder, lexicon, llm)
         assistant.corpus()
