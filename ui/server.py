@@ -36,7 +36,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     bot = assistant or Assistant.load(settings)
     feedback = FeedbackStore(feedback_path(settings))
+    disabled = [f"{bot.store.read_only}: answering from a copy of its store taken now (restart after an "
+                "ingest elsewhere); `citechat ingest` needs write access"] if bot.store.read_only else []
+    disabled += [f"ratings are not saved ({feedback.disabled})"] if feedback.disabled else []
     app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.disabled = disabled  # what this server cannot do here, said when it starts
     api.install_error_handlers(app)
     # Starlette runs the middleware added last first: CORS, security headers, blocked routes, body limit, admission.
     app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size)
@@ -77,6 +81,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     import uvicorn
 
     app = create_app(settings)
+    for notice in app.state.disabled:
+        print(f"citechat: note: {notice}.", flush=True)
     print(f"citechat: chat on http://{host}:{port}/  widget /embed  API docs /docs", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5,
                 server_header=False)
