@@ -72,6 +72,8 @@ class Assistant:
         embedder = load_embedder(settings)
         store = open_store(settings, embedder.name, embedder.dimension)
         if not store.versions():
+            if store.read_only is not None:
+                raise CitechatError(messages.NOTHING_INGESTED_READ_ONLY.format(read_only=store.read_only))
             ingest_paths([settings.bundled_articles_dir], settings, store, embedder)
         assistant = cls(settings, store, embedder, lexicon, llm)
         assistant.corpus()

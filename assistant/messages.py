@@ -46,3 +46,5 @@ LLM_NO_MODEL = "CITECHAT_LLM_BASE_URL is set but CITECHAT_LLM_MODEL is not: name
 LLM_NOT_INSTALLED = (
     "CITECHAT_LLM_BASE_URL is set but the language model extra is not installed: run `pip install -e .[llm]`."
 )
+NOTHING_INGESTED_READ_ONLY = ("No articles are ingested yet, and {read_only}: ingesting needs write access. Make "
+                              "it writable (or set CITECHAT_HOME to a writable folder).")

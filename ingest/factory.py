@@ -51,9 +51,24 @@ def load_embedder(settings: Settings) -> Embedder:
 
 
 def open_store(settings: Settings, embedder_name: str, dimension: int) -> Store:
-    """Return the chunk store (embedded Chroma under `home`, or a Chroma server) for one embedding space."""
+    """Return the chunk store (embedded Chroma under `home`, or a Chroma server) for one embedding space.
+
+    An embedded store is checked first (see ingest.health): one that cannot be read, or that lost its data,
+    raises CitechatError naming the path; one in a read-only data dir is opened from a private copy, read-only.
+    """
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from ingest.store import Store
+
+    read_only: str | None = None
+    path = settings.chroma_path
+    if not settings.chroma_url:
+        from ingest import health
+
+        health.check_store(settings.chroma_path)  # before a damaged file can crash Chroma, or a missing one...
+        read_only = health.read_only_reason(settings)
+        if read_only is not None:
+            path = health.snapshot(settings.chroma_path)
+        health.check_store(settings.chroma_path, sqlite_file=path / health.SQLITE_FILE)  # ...every page read
 
     def connect(fresh: bool) -> object:
         import chromadb
@@ -69,18 +84,25 @@ def open_store(settings: Settings, embedder_name: str, dimension: int) -> Store:
                                            ssl=url.scheme == "https", settings=chroma_settings)
             except Exception as exc:  # chromadb raises plain ValueError/ConnectError kinds here
                 raise CitechatError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        from ingest import health
+
+        if read_only is None:
+            health.check_store(settings.chroma_path)  # quick: a later client may come after the file was lost
+            settings.chroma_path.mkdir(parents=True, exist_ok=True)
         if fresh:
             # Chroma keeps one client per folder per process, and its vector index in memory does not follow
             # writes made by another process. Forget the cached one so the next client reads the folder as it
             # is now; stop it a minute later, when questions still running on it have long finished.
             from chromadb.api.shared_system_client import SharedSystemClient
 
-            stale = SharedSystemClient._identifier_to_system.pop(str(settings.chroma_path), None)
+            stale = SharedSystemClient._identifier_to_system.pop(str(path), None)
             if stale is not None:
                 timer = threading.Timer(STALE_CLIENT_GRACE_S, stale.stop)
                 timer.daemon = True
                 timer.start()
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:  # chromadb's InternalError carries SQLite's words ("malformed", "readonly")
+            raise health.unreadable(settings.chroma_path, str(exc)) from exc
 
-    return Store(connect, settings.collection_prefix, embedder_name, dimension)
+    return Store(connect, settings.collection_prefix, embedder_name, dimension, read_only=read_only)

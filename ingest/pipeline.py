@@ -144,7 +144,6 @@ def _publish(item: _Pending, store: Store, results: dict[str, IngestResult]) -> 
 def writer_lock(settings: Settings) -> Iterator[None]:
     """Hold the store's writer lock (re-entrant in one process); raises CitechatError when another process
     keeps it past the timeout."""
-    settings.home.mkdir(parents=True, exist_ok=True)
     path = (settings.home / "ingest.lock").resolve()
     if _held_locks.get(path):
         _held_locks[path] += 1
@@ -153,7 +152,16 @@ def writer_lock(settings: Settings) -> Iterator[None]:
         finally:
             _held_locks[path] -= 1
         return
-    with open(path, "a+") as handle:
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise CitechatError(
+            f"Ingesting needs write access to the data dir {settings.home}, and it cannot be written "
+            f"({exc.strerror or exc}). Make it writable (or set CITECHAT_HOME to a writable folder) and run "
+            "`citechat ingest` again."
+        ) from exc
+    with handle:
         deadline = time.monotonic() + settings.ingest_lock_timeout
         while True:
             try:

@@ -44,13 +44,17 @@ class ArticleRecord:
 class Store:
     """Reads and writes articles and chunks in two Chroma collections bound to one embedding model."""
 
-    def __init__(self, connect: Callable[[bool], Any], prefix: str, model: str, dimension: int) -> None:
+    def __init__(self, connect: Callable[[bool], Any], prefix: str, model: str, dimension: int,
+                 read_only: str | None = None) -> None:
         self._connect = connect  # connect(fresh): fresh=True drops the process's cached client for the store
         self._client: Any = None
         self._client_generation: str | None = None  # the store's generation this client is known to have seen
         self._reopening = threading.Lock()
         self.model = model
         self.dimension = dimension
+        # Why this store cannot be written ("the data dir ... is read-only"): it is then a copy taken on opening,
+        # and every write raises CitechatError. None: a writable store.
+        self.read_only = read_only
         self._chunks_name = f"{prefix}-chunks"
         self._articles_name = f"{prefix}-articles"
         self._state_name = f"{prefix}-state"
@@ -205,12 +209,18 @@ class Store:
         return {i: list(map(float, e)) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     # -- writing (one writer at a time: see ingest.lock) -----------------------------------------------
+    def _writable(self) -> None:
+        if self.read_only is not None:
+            raise CitechatError(f"Ingesting needs write access, and {self.read_only}. Make it writable (or set "
+                                "CITECHAT_HOME to a writable folder) and run `citechat ingest` again.")
+
     def stage(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]],
               version: str | Sequence[str]) -> None:
         """Add chunks of a version that is not active yet: readers ignore them until `publish`.
 
         `version` is the version of every chunk, or one per chunk (a batch holding several articles).
         """
+        self._writable()
         self._open(create=True)
         versions = [version] * len(chunks) if isinstance(version, str) else list(version)
         for begin in range(0, len(chunks), ADD_BATCH):
@@ -225,6 +235,7 @@ class Store:
 
     def publish(self, article: Article, version: str, chunk_count: int) -> None:
         """Make a staged version the article's active one, then drop every other version's chunks."""
+        self._writable()
         self._open(create=True)
         # The switch is one record write: readers see the old version or the new one, never a mix.
         self._articles.upsert(ids=[article.slug], documents=[article.text], embeddings=[[1.0]], metadatas=[{
@@ -236,6 +247,7 @@ class Store:
 
     def drop_stale(self, slug: str, version: str) -> None:
         """Delete the chunks of an article that belong to any version but the active one."""
+        self._writable()
         self._open(create=True)
         # After a switch (or a run killed after one): readers see the new version before its old chunks go.
         self._next_generation()
@@ -243,6 +255,7 @@ class Store:
 
     def remove(self, slug: str) -> bool:
         """Delete an article and its chunks; return False when it was not there."""
+        self._writable()
         if self.article(slug) is None:
             return False
         self._articles.delete(ids=[slug])

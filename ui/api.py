@@ -25,7 +25,7 @@ from assistant.suggest import follow_ups
 from ingest.settings import Settings
 from ingest.types import CitechatError, Reply
 from ui import messages
-from ui.feedback import FeedbackStore
+from ui.feedback import FeedbackDisabled, FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ ASK_ERRORS = {
     503: {"model": ErrorOut, "description": "Busy: too many questions waiting; try again after the Retry-After "
           "seconds."},
 }
+FEEDBACK_ERRORS = {**ERRORS, 503: {"model": ErrorOut, "description": "Ratings are not saved here (a read-only data "
+                                   "dir); answers still are served."}}
 SSE_DOC = (
     "The same as `POST /api/ask`, streamed as Server-Sent Events: `event: delta` with `{\"text\": ...}` pieces of "
     "the answer, then one `event: reply` with the whole reply (the `/api/ask` JSON), which replaces the text "
@@ -166,11 +168,14 @@ def router(bot: Assistant, feedback: FeedbackStore) -> APIRouter:
         return StreamingResponse(sse(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @api.post("/feedback", status_code=201, responses=ERRORS, summary="Rate an answer")
+    @api.post("/feedback", status_code=201, responses=FEEDBACK_ERRORS, summary="Rate an answer")
     def rate(body: FeedbackRequest) -> dict[str, Any]:
         """Store a thumbs up or down on an answer (for custom widgets; the chat page stores its own)."""
-        row = feedback.add(liked=body.rating == "up", question=body.question, answer=body.answer,
-                           article=body.article, channel="api")
+        try:
+            row = feedback.add(liked=body.rating == "up", question=body.question, answer=body.answer,
+                               article=body.article, channel="api")
+        except FeedbackDisabled as exc:  # the server answers, but cannot keep ratings (a read-only data dir)
+            raise HTTPException(status_code=503, detail=str(exc)) from None
         return {"id": row, "status": messages.FEEDBACK_SAVED}
 
     @api.get("/articles", summary="List the articles")

@@ -21,7 +21,7 @@ from ingest.types import CitechatError, Sentence
 from ui import conversation as conv
 from ui import messages, render
 from ui.api import new_request_id
-from ui.feedback import FeedbackStore
+from ui.feedback import FeedbackDisabled, FeedbackStore
 from ui.theme import CHAT_BUSY, SCROLL_TO_FOCUS, TURN_DONE
 
 log = logging.getLogger(__name__)
@@ -204,9 +204,12 @@ class ChatPage:
         if found is None or data.liked is None:
             return status_html(messages.FEEDBACK_NOT_SAVED)
         _, question, turn = found
-        self.feedback.add(liked=liked, question=question, answer=turn.content, article=article or turn.article,
-                          citations=[c.to_dict() for c in turn.citations], abstained=turn.abstained,
-                          channel="embed" if self.embed else "chat")
+        try:
+            self.feedback.add(liked=liked, question=question, answer=turn.content, article=article or turn.article,
+                              citations=[c.to_dict() for c in turn.citations], abstained=turn.abstained,
+                              channel="embed" if self.embed else "chat")
+        except FeedbackDisabled as exc:
+            return status_html(str(exc))
         return status_html(messages.FEEDBACK_THANKS_UP if liked else messages.FEEDBACK_THANKS_DOWN)
 
 

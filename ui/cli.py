@@ -99,6 +99,7 @@ def _ask(args: argparse.Namespace) -> int:
     settings = Settings()
     clean_question(args.question, settings.max_question_chars)  # fail fast, before loading the model
     bot = _assistant(settings)
+    _say_read_only(bot.store)
     reply = bot.ask(args.question, article=args.article)
     if args.json:
         print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
@@ -107,8 +108,15 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_read_only(store: Any) -> None:
+    if store.read_only:
+        print(f"citechat: note: {store.read_only}: answering from a copy of its store; `citechat ingest` needs "
+              "write access.", file=sys.stderr)
+
+
 def _chat(args: argparse.Namespace) -> int:
     bot = _assistant()
+    _say_read_only(bot.store)
     history: list[dict[str, str]] = []
     titles = ", ".join(r.title for r in bot.articles())
     print(f"Ask about: {titles} (an empty line or Ctrl-D ends the chat)\n")
@@ -150,7 +158,9 @@ def _articles(args: argparse.Namespace) -> int:
 
     settings = Settings()
     embedder = load_embedder(settings)
-    records = open_store(settings, embedder.name, embedder.dimension).articles()
+    store = open_store(settings, embedder.name, embedder.dimension)
+    _say_read_only(store)
+    records = store.articles()
     if args.json:
         print(json.dumps([{"slug": r.slug, "title": r.title, "chunks": r.chunk_count, "source": r.source,
                            "updated": r.updated} for r in records], indent=2))

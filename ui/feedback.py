@@ -8,6 +8,8 @@ rating survive a power cut once the request has returned.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
@@ -17,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.settings import Settings
+from ingest.types import CitechatError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -32,6 +37,19 @@ CREATE TABLE IF NOT EXISTS feedback (
 )
 """
 MAX_TEXT = 20_000  # longest question or answer stored; longer ones are cut (a rating needs no more)
+
+
+class FeedbackDisabled(CitechatError):
+    """Ratings cannot be saved (a read-only data dir); the message says so."""
+
+
+def _writable(path: Path) -> bool:
+    """True when the feedback file can be written: it, its WAL files and its folder (SQLite makes them)."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    files = [p for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if p.exists()]
+    return os.access(folder, os.W_OK) and all(os.access(p, os.W_OK) for p in files)
 
 
 @dataclass(frozen=True)
@@ -59,10 +77,21 @@ class FeedbackStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
+        # Why ratings are not saved (the file or its folder is read-only), or None. The rest of the app works
+        # without them: answers are served from a read-only data dir.
+        self.disabled: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not _writable(path):
+                raise PermissionError(f"{path} is read-only")
+            with closing(self._connect()) as db, db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(SCHEMA)
+        except (OSError, sqlite3.OperationalError) as exc:
+            if _writable(path):  # not a permissions problem: let it be seen
+                raise
+            log.warning("ratings are not saved: %s (%s)", path, exc)
+            self.disabled = f"Ratings are not saved: {path} is read-only."
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -72,7 +101,10 @@ class FeedbackStore:
 
     def add(self, *, liked: bool, question: str, answer: str, article: str = "",
             citations: Sequence[dict[str, Any]] = (), abstained: bool = False, channel: str = "chat") -> int:
-        """Store one rating and return its id; it is on disk when this returns."""
+        """Store one rating and return its id; it is on disk when this returns. Raises FeedbackDisabled when
+        ratings cannot be saved here."""
+        if self.disabled is not None:
+            raise FeedbackDisabled(self.disabled)
         row = (datetime.now(UTC).isoformat(timespec="seconds"), 1 if liked else -1, article,
                question[:MAX_TEXT], answer[:MAX_TEXT], json.dumps(list(citations), ensure_ascii=False),
                int(abstained), channel)
