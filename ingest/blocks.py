@@ -11,8 +11,11 @@ MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 SPACES = re.compile(r"\s+")
-# Characters that would corrupt spans or rendering: controls (but tab/newline), bidi overrides, BOM.
-UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Characters that would corrupt spans or rendering, or hide inside words from search and checks: controls (but
+# tab/newline), soft hyphens, zero-width spaces and joiners, word joiners and invisible operators, the Mongolian
+# vowel separator, bidi marks and overrides, BOM.
+UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                          "\u2066-\u2069\ufeff]")
 # Lines that are figure or table residue, never section titles.
 NOT_HEADING = re.compile(r"^(fig(ure)?s?|tables?|supplementa(l|ry)|panel|appendix)\b\.?\s*[\dA-Z]", re.I)
 HTML_ENTITY = re.compile(r"&(#\d{1,6}|#x[0-9a-f]{1,5}|[a-z][a-z0-9]{1,30});", re.I)

@@ -63,9 +63,9 @@ def version_of(text: str, model: str) -> str:
     return hashlib.sha256(f"{PIPELINE_VERSION}\0{model}\0{text}".encode()).hexdigest()[:16]
 
 
-def ingest_paths(paths: Sequence[Path], settings: Settings, store: Store, embedder: Embedder,
-                 progress: Progress | None = None) -> list[IngestResult]:
-    """Ingest article files; every file is read and parsed before anything is written."""
+def read_articles(paths: Sequence[Path], settings: Settings) -> list[tuple[Article, str]]:
+    """Read and parse every article file, as (article, file text); raises CitechatError for the first unusable
+    one. Needs no model: the CLI calls it first, so a bad file is refused before the model loads."""
     parsed: list[tuple[Article, str]] = []
     slugs: dict[str, Path] = {}
     for path in article_files(paths):
@@ -74,7 +74,17 @@ def ingest_paths(paths: Sequence[Path], settings: Settings, store: Store, embedd
         if slug in slugs:
             raise CitechatError(f"{path} and {slugs[slug]} would both be stored as article {slug!r}.")
         slugs[slug] = path
-        parsed.append((parse_file_text(text, name=path.name, slug=slug), version_of(text, embedder.name)))
+        parsed.append((parse_file_text(text, name=path.name, slug=slug), text))
+    return parsed
+
+
+def ingest_paths(paths: Sequence[Path], settings: Settings, store: Store, embedder: Embedder,
+                 progress: Progress | None = None,
+                 articles: Sequence[tuple[Article, str]] | None = None) -> list[IngestResult]:
+    """Ingest article files; every file is read and parsed before anything is written (`articles`: what
+    `read_articles` already returned for these paths)."""
+    read = read_articles(paths, settings) if articles is None else articles
+    parsed = [(article, version_of(text, embedder.name)) for article, text in read]
     with writer_lock(settings):
         return _write_all(parsed, store, embedder, progress)
 

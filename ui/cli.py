@@ -69,18 +69,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _ingest(args: argparse.Namespace) -> int:
     from ingest.factory import load_embedder, open_store
-    from ingest.pipeline import article_files, ingest_paths, writer_lock
+    from ingest.pipeline import ingest_paths, read_articles, writer_lock
 
     settings = Settings()
     for path in args.paths:  # fail on a bad path before loading the model
         if not path.exists():
             raise CitechatError(f"{path}: no such file or folder.")
-    article_files(args.paths)
+    articles = read_articles(args.paths, settings)  # and on an unusable file: seconds, not the model's load
     with writer_lock(settings):  # a second writer fails now, not after loading the model
         embedder = load_embedder(settings)
         store = open_store(settings, embedder.name, embedder.dimension)
         bar = _ProgressBar()
-        results = ingest_paths(args.paths, settings, store, embedder, progress=bar.update)
+        results = ingest_paths(args.paths, settings, store, embedder, progress=bar.update, articles=articles)
         bar.close()
     for result in results:
         print(f"{result.status:9} {result.slug}  ({result.chunks} chunks)  {result.title}")
