@@ -128,7 +128,9 @@ def planted_bot(tmp_path_factory, embedder):
     text = "Scleromyxedema\n\nTreatment\n\n" + "\n\n".join(paragraphs) + "\n"
     bot = assistant_over(text, tmp_path_factory.mktemp("addressed"), embedder)
     stored = bot.corpus().articles["scleromyxedema"].text
-    assert stored.count(CANARY) == len(PLANTED) and SOFT_HYPHEN in stored  # stored as written: data, untouched
+    # Every planted paragraph is stored (data, not dropped at ingest); ingest drops invisible characters such as
+    # the soft hyphen in "Ign\u00adore", so the check meets the words as a reader sees them.
+    assert stored.count(CANARY) == len(PLANTED) and SOFT_HYPHEN not in stored
     return bot
 
 
