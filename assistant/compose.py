@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
+from assistant.labels import section_label
 from assistant.rank import Passage
 from assistant.text import all_stems
 from ingest.types import Citation, Reply, Statement
 
 CLOSING = (".", "!", "?")
 GAP_FILL_MARGINS = 3  # a sentence naming a topic of the question no chosen sentence names may trail further
+# A sentence whose subject is in the sentence before: it opens on a pronoun or a demonstrative, or names "these"
+# or "such" things within its first words ("Skin biopsy demonstrates these characteristic features").
+# Connectives ("However, ...") are left alone: the sentence after one still says what it says.
+LEANS = re.compile(
+    r"^\W*(?:(?:this|these|those|such|it|they|their|its|both|the\s+former|the\s+latter)\b"
+    r"|(?:[\w-]+\W+){1,5}?(?:these|those|such)\s+(?!as\b)[\w-]+)",
+    re.IGNORECASE)
 
 
 def select(passages: Sequence[Passage], max_sentences: int, margin: float,
-           focus: Collection[str] = (), asked: Collection[int] = ()) -> list[Passage]:
-    """Return the passages worth stating, in reading order: the best one, those within `margin` of it,
-    and those a little further behind that name a focus stem of the question, or state an asked answer type
-    ("how often?"), that no chosen passage does yet."""
+           focus: Collection[str] = (), asked: Collection[int] = (),
+           before: Callable[[Passage], Passage | None] | None = None) -> list[Passage]:
+    """Return the passages worth stating: the best one, those within `margin` of it, and those a little
+    further behind that name a focus stem of the question, or state an asked answer type ("how often?"),
+    that no chosen passage does yet.
+
+    A sentence that leans on the one before it ("Skin biopsy demonstrates these characteristic features")
+    comes with that sentence, cited too, or is not used when there is none: the sentence before in its
+    paragraph, else what `before` finds (the last sentence of the previous bullet of its section).
+    The answer leads with the best passage stating an asked answer type ("monthly" for "How often?"); the
+    rest, or all when nothing of a type is asked, follow in reading order."""
     if not passages:
         return []
     best = passages[0].score
@@ -32,12 +49,47 @@ def select(passages: Sequence[Passage], max_sentences: int, margin: float,
             continue
         stems = set(all_stems(f"{passage.chunk.section} {passage.text}"))
         fills_gap = bool((set(focus) - covered) & stems) or bool((set(asked) - answered) & passage.answers)
-        if passage.score >= best - margin or fills_gap:
-            seen.add(key)
-            chosen.append(passage)
-            covered |= stems
-            answered |= passage.answers
-    return sorted(chosen, key=lambda p: (p.chunk.article, p.sentence.start))
+        if not (passage.score >= best - margin or fills_gap):
+            continue
+        group = [passage]
+        if passage.chunk.kind == "bullet" and leans(passage.text):
+            antecedent = _before(passage) or (before(passage) if before else None)
+            if antecedent is None:
+                continue  # nothing before it to lean on: a half thought, not an answer
+            if (passage.chunk.article, antecedent.sentence.start) not in seen:
+                group = [antecedent, passage]
+        if len(chosen) + len(group) > max_sentences and chosen:
+            continue
+        for item in group:
+            seen.add((item.chunk.article, item.sentence.start))
+            chosen.append(item)
+        covered |= stems
+        answered |= passage.answers
+    lead = next((p for p in chosen if set(asked) & p.answers), None) if asked else None
+    if lead is not None and not leans(lead.text):
+        rest = [p for p in chosen if p is not lead]
+        return [lead, *sorted(rest, key=_reading_order)]
+    return sorted(chosen, key=_reading_order)
+
+
+def leans(sentence: str) -> bool:
+    """Return True when a sentence leans on the one before it for its subject ("These ...", "It ...")."""
+    return bool(LEANS.match(sentence))
+
+
+def _before(passage: Passage) -> Passage | None:
+    """The sentence before a passage's in its paragraph, as a passage of the same score, or None."""
+    sentences = passage.chunk.sentences
+    index = next((i for i, s in enumerate(sentences) if s.start == passage.sentence.start), 0)
+    if index == 0:
+        return None
+    previous = sentences[index - 1]
+    text = passage.chunk.text[previous.start - passage.chunk.start:previous.end - passage.chunk.start]
+    return replace(passage, sentence=previous, text=text, answers=frozenset())
+
+
+def _reading_order(passage: Passage) -> tuple[str, int]:
+    return passage.chunk.article, passage.sentence.start
 
 
 def compose(passages: Sequence[Passage], query: str = "") -> Reply:
@@ -50,11 +102,25 @@ def compose(passages: Sequence[Passage], query: str = "") -> Reply:
             start=passage.sentence.start, end=passage.sentence.end, refs=passage.sentence.refs,
             chunk_id=passage.chunk.id,
         ))
-        statements.append(cite(passage.text, number))
+        statements.append(statement(citations[-1]))
     article = citations[0].article if citations else ""
     said = tuple(Statement(c.text, (c.number,)) for c in citations)  # the article's own words: support 1.0
     return Reply(answer=" ".join(statements), citations=tuple(citations), article=article, query=query,
                  statements=said)
+
+
+def statement(citation: Citation) -> str:
+    """Return a cited sentence as the answer states it: its marker, and the label of a heading that changes
+    how it reads ("Critical pitfall: ..."), said outside the quote."""
+    label = section_label(citation.section)
+    quoted = cite(citation.text, citation.number)
+    return f"{label}: {quoted}" if label else quoted
+
+
+def labelled(citation: Citation) -> str:
+    """Return what a cited passage states: its text, after its heading's label when it has one."""
+    label = section_label(citation.section)
+    return f"{label}: {citation.text}" if label else citation.text
 
 
 def cite(sentence: str, number: int) -> str:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant import messages
-from assistant.compose import cite, compose, select
+from assistant.compose import compose, select, statement
 from assistant.corpus import Corpus
 from assistant.lexicon import Lexicon, load_lexicon
 from assistant.query import Query, build_query, topical_words
@@ -23,6 +23,7 @@ from assistant.scope import (
     stated_near,
     wants_figure,
 )
+from assistant.summary import asks_for_summary, summarize
 from assistant.text import all_stems, stem
 from assistant.validate import clean_history, clean_question
 from ingest.embedder import Embedder
@@ -128,7 +129,7 @@ class Assistant:
         if reply.abstained:
             yield reply.answer
         for citation in reply.citations:
-            yield ("" if citation.number == 1 else " ") + cite(citation.text, citation.number)
+            yield ("" if citation.number == 1 else " ") + statement(citation)
         yield reply
 
     def _candidates(self, query: Query, standalone: str | None, corpus: Corpus,
@@ -167,6 +168,10 @@ class Assistant:
         view = corpus.view(scope)  # lexical search and every vocabulary check see the articles in scope only
         if is_instruction(query.question):
             return self._abstain(corpus, scope, messages.INSTRUCTION_REFUSAL, query)
+        if asks_for_summary(query.question):
+            summary = summarize(view, query.question)
+            if summary:  # else a topic no heading names: answered as any question
+                return compose(summary, query=query.text)
         check = check_terms(query.question, view, self.lexicon)
         if check.salient_missing:
             said = messages.NOT_MENTIONED.format(terms=_join(check.salient_missing))
@@ -180,7 +185,7 @@ class Assistant:
         if not passages or passages[0].score < self.settings.abstain_below:
             return self._abstain(corpus, scope, messages.NOT_COVERED, query)
         chosen = select(passages, self.settings.max_answer_sentences, self.settings.answer_margin,
-                        focus=query.topical, asked=asked_types(query.question))
+                        focus=query.topical, asked=asked_types(query.question), before=view.previous_sentence)
         if wants_figure(query.question) and self._unstated(query, chosen, has_figure, view) is not None:
             return self._abstain(corpus, scope, messages.NO_FIGURE, query)
         if REQUESTS_DOSE.search(query.question):

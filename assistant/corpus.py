@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from assistant.bm25 import BM25Index
 from assistant.query import topical_words
@@ -18,6 +19,9 @@ from assistant.scope_words import general_zipf
 from assistant.text import all_stems, stem, words
 from ingest.store import ArticleRecord
 from ingest.types import Chunk
+
+if TYPE_CHECKING:
+    from assistant.rank import Passage
 
 # Nouns a question uses for the article's own subject: "Who gets this disease?" names no topic.
 SUBJECT_NOUNS = frozenset(stem(w) for w in ("disease", "condition", "disorder", "illness"))
@@ -109,6 +113,19 @@ class Corpus:
         if len(word) >= 7 and general_zipf(word) == 0:  # a typo, not another real word: "scleromixedema"
             return bool(difflib.get_close_matches(word, self._long_words, n=1, cutoff=0.85))
         return False
+
+    def previous_sentence(self, passage: Passage) -> Passage | None:
+        """The last sentence of the chunk before a passage's, in the same section (the bullet before), as a
+        passage of the same score; None at a section's start."""
+        position = self.position.get(passage.chunk.id)
+        if not position:
+            return None
+        chunk = self.chunks[position - 1]
+        if chunk.article != passage.chunk.article or chunk.section != passage.chunk.section or not chunk.sentences:
+            return None
+        last = chunk.sentences[-1]
+        return replace(passage, chunk=chunk, sentence=last, text=self.sentence_text(chunk, last.start, last.end),
+                       answers=frozenset())
 
     def sentence_text(self, chunk: Chunk, start: int, end: int) -> str:
         """Return the article text of a sentence span."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant import Reply
+from assistant.compose import labelled
 from assistant.support import support
 from eval import metrics
 from eval.metrics import CitationScores, Located
@@ -59,7 +60,8 @@ def score_turn(record: TurnRecord, articles: Mapping[str, str], known: Sequence[
     citation_scores = None
     reasons: list[str] = []
     if not reply.abstained:
-        passages = {c.number: c.text for c in reply.citations}
+        # A passage states its text, and what its heading's label says of it ("Critical pitfall: ...").
+        passages = {c.number: labelled(c) for c in reply.citations}
         citation_scores = metrics.alce(metrics.statements(reply.answer), passages,
                                        lambda claim, texts: support(claim, texts, known=known).supported)
         for verdict in citation_scores.verdicts:
