@@ -33,7 +33,15 @@ ASKS_DOSE = re.compile(r"\b(dose|doses|dosage|dosing|how much|mg|g/kg)\b", re.I)
 REQUESTS_DOSE = re.compile(
     r"(?<![\w-])(doses?|dosage|dosing)\b|\bmg\b|g/kg|\bhow much\b.*\b(give|given|take|taken|prescrib\w*|"
     r"administer\w*|inject\w*|infus\w*|use|used)\b", re.I | re.S)
-STATES_DOSE = re.compile(r"\d+(\.\d+)?\s*(mg|g|mcg|µg|ml|units?|iu)\b(/\s*(kg|m2|day|d|week))?", re.I)
+# A dose is an amount and a unit, in symbols or in words: "2 g/kg", "40 mg", "one milligram per kilogram",
+# "forty milligrams", "0.5 grams", "5,000 international units".
+AMOUNT = (r"(?:\d[\d,]*(?:\.\d+)?|half\s+a|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|"
+          r"thirty|forty|fifty|sixty|seventy|eighty|ninety|(?:one\s+)?hundred|(?:one\s+)?thousand)")
+UNIT = (r"(?:mg|g|mcg|µg|ug|ml|units?|iu|milligrams?|micrograms?|grams?|millilit(?:er|re)s?|"
+        r"international\s+units?)")
+STATES_DOSE = re.compile(
+    rf"(?<![\w.]){AMOUNT}[\s-]*{UNIT}\b(?:\s*(?:/|per)\s*(?:kg|kilograms?|m2|square\s+met(?:er|re)s?|day|d|week))?",
+    re.I)
 ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (ASKS_DOSE, STATES_DOSE),
     (re.compile(r"\b(how often|frequency|how frequently|schedule|interval|how many times)\b", re.I),
