@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import make_settings
 from ui.background import serving
-from ui.limits import RateLimit
+from ui.limits import Limiter
 from ui.server import create_app
 
 SLUG = "scleromyxedema"
@@ -120,8 +120,14 @@ def test_a_flooding_client_is_throttled_while_another_is_served(limited):
     other = httpx.post(f"{limited}/api/ask", json=QUESTION, headers={"X-Forwarded-For": "203.0.113.9"},
                        timeout=15.0)
     assert other.status_code == 200
-    join = httpx.post(f"{limited}/gradio_api/queue/join", json={}, headers=flood, timeout=15.0)
-    assert join.status_code == 429
+    # The chat's questions count for the flooder too; loading the page and rating answers do not.
+    config = httpx.get(f"{limited}/config", timeout=15.0).json()
+    index = {d.get("api_name"): i for i, d in enumerate(config["dependencies"])}
+    ask = {"data": ["What dose?", [], SLUG], "fn_index": index["respond"], "session_hash": "flood"}
+    join = httpx.post(f"{limited}/gradio_api/queue/join", json=ask, headers=flood, timeout=15.0)
+    assert join.status_code == 429 and "Too many questions" in join.json()["error"]
+    load = {"data": [SLUG], "fn_index": index["load"], "session_hash": "flood"}
+    assert httpx.post(f"{limited}/gradio_api/queue/join", json=load, headers=flood, timeout=15.0).status_code == 200
     # A spoofed hop before the proxy's own does not make a new client: the proxy appended the real one.
     spoofed = httpx.post(f"{limited}/api/ask", json=QUESTION, timeout=15.0,
                          headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.5"})
@@ -140,7 +146,7 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(bot, tmp_pa
 
 
 def test_the_bucket_refills_at_the_rate():
-    limit = RateLimit(app=None, per_minute=60.0, burst=2)  # type: ignore[arg-type]
+    limit = Limiter(per_minute=60.0, burst=2)
     assert limit.take("a", 0.0) == 0.0 and limit.take("a", 0.0) == 0.0
     assert limit.take("a", 0.0) == pytest.approx(1.0)  # empty: one token a second
     assert limit.take("a", 0.5) == pytest.approx(0.5)

@@ -8,6 +8,8 @@ string within `max_value_chars` and all of them within `max_total_chars`. What t
 surrogate included) is the chat's to judge: it answers in its own words, in the chat. A call that fails the
 check is answered 4xx `{"error": ...}`; whatever still fails inside Gradio is answered 500
 `{"error": ..., "request_id": ...}` with one bounded log line. Answer streams get `Cache-Control: no-store`.
+A call asking a question (the `respond` function) is charged to its client's rate limit; loading the page,
+suggestions and ratings are not.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui import messages
 from ui.api import new_request_id
-from ui.limits import read_body, replay
+from ui.limits import Limiter, read_body, replay
 
 log = logging.getLogger(__name__)
 GRADIO_API = re.compile(r"^(?P<mount>/embed)?/gradio_api/")
@@ -39,8 +41,11 @@ class GradioGuard:
     index: how many values the function takes}."""
 
     def __init__(self, app: ASGIApp, apps: dict[str, dict[str | int, int]], max_value_chars: int,
-                 max_total_chars: int, body_timeout: float = 10.0) -> None:
+                 max_total_chars: int, body_timeout: float = 10.0, limiter: Limiter | None = None,
+                 asking: dict[str, set[str | int]] | None = None) -> None:
         self.app = app
+        self.limiter = limiter
+        self.asking = asking if asking is not None else {}
         self.body_timeout = body_timeout
         self.apps = apps
         self.max_value_chars = max_value_chars
@@ -67,6 +72,8 @@ class GradioGuard:
                 status, error = problem
                 await JSONResponse({"error": error}, status_code=status)(scope, receive, send)
                 return
+            if self.limiter and self._asks(call, body) and await self.limiter.refused(scope, receive, send):
+                return
             receive = replay(body, receive)
         await self._answer(scope, receive, send)
 
@@ -90,6 +97,11 @@ class GradioGuard:
             if len(text) > self.max_value_chars or total > self.max_total_chars:
                 return 413, messages.GRADIO_TOO_LONG.format(limit=self.max_value_chars, total=self.max_total_chars)
         return None
+
+    def _asks(self, call: re.Match[str], body: bytes) -> bool:
+        """Whether a checked call asks a question (it is charged to the client's rate limit)."""
+        key = call.group("name") or json.loads(body).get("fn_index")
+        return key in self.asking.get(call.group("mount") or "", set())
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request to Gradio; a 5xx (or an exception) becomes our JSON 500 with a request id."""
@@ -125,6 +137,15 @@ class GradioGuard:
         response = JSONResponse({"error": messages.INTERNAL_ERROR.format(request_id=request_id),
                                  "request_id": request_id}, status_code=500, headers={"X-Request-ID": request_id})
         await response(scope, receive, send)
+
+
+def asking(blocks: Any, api_name: str = "respond") -> set[str | int]:
+    """Return the api name and the function indexes of a Blocks app's function that answers a question (every
+    event bound to it: the button and the Enter key)."""
+    answer = next((fn.fn for fn in blocks.fns.values() if fn.api_name == api_name), None)
+    keys: set[str | int] = {api_name}
+    keys.update(index for index, fn in blocks.fns.items() if answer is not None and fn.fn is answer)
+    return keys
 
 
 def endpoints(blocks: Any) -> dict[str | int, int]:

@@ -5,8 +5,8 @@ The chat page and the widget get the concurrency bounds from Gradio's queue (`an
 `max_queue_size`); `Admission` gives them to the JSON API, so an overload is answered "busy, try again" with 503
 instead of piling threads up until the process falls over. It reads a question's whole body (within
 `body_timeout`) before the question takes a place, so clients sending their bodies slowly hold no slot.
-`RateLimit` answers 429 with Retry-After to a client asking faster than `rate_limit` per minute, on every entry
-point that costs an answer, so one client flooding cannot starve the others.
+`Limiter` answers 429 with Retry-After to a client asking faster than `rate_limit` per minute, on the API
+(`RateLimit`) and the chat page and widget (`ui.gradio_guard`), so one client flooding cannot starve others.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import asyncio
 import ipaddress
 import logging
 import math
-import re
 import time
 
 from starlette.exceptions import HTTPException
@@ -26,8 +25,6 @@ from ui import messages
 
 log = logging.getLogger(__name__)
 ASK_PATHS = frozenset({"/api/ask", "/api/ask/stream"})
-# Gradio's routes that start an answer or a rating, for the chat page (/) and the widget (/embed).
-GRADIO_CALLS = re.compile(r"^(?:/embed)?/gradio_api/(?:queue/join|call/|run/|api/)")
 RETRY_AFTER = "2"  # seconds; answers take tens of milliseconds, a queue drains in a few seconds
 MAX_CLIENTS = 10_000  # buckets kept; past it, the full ones (clients at rest) are forgotten
 
@@ -158,31 +155,30 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class RateLimit:
-    """A token bucket per client: `burst` questions at once, refilled at `per_minute`; past it, 429 with
-    Retry-After. The client is the socket's address, or, for a request from one of `trusted_proxies`, the
-    nearest address in X-Forwarded-For that is not itself a trusted proxy."""
+class Limiter:
+    """A token bucket per client: `burst` questions at once, refilled at `per_minute`. The client is the
+    socket's address, or, for a request from one of `trusted_proxies`, the nearest address in X-Forwarded-For
+    that is not itself a trusted proxy. Shared by `RateLimit` (the API) and `GradioGuard` (the chat)."""
 
-    def __init__(self, app: ASGIApp, per_minute: float, burst: int, trusted_proxies: str = "") -> None:
-        self.app = app
+    def __init__(self, per_minute: float, burst: int, trusted_proxies: str = "") -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.trusted = frozenset(_address(p) for p in trusted_proxies.split(",") if p.strip())
         self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
         self._warned = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.rate <= 0 or scope["type"] != "http" or not costs_an_answer(scope):
-            await self.app(scope, receive, send)
-            return
+    async def refused(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Charge the asking client one question; when its bucket is empty, answer 429 and return True."""
+        if self.rate <= 0:
+            return False
         wait = self.take(self.client(scope), time.monotonic())
-        if wait > 0:
-            seconds = math.ceil(wait)
-            response = JSONResponse({"error": messages.RATE_LIMITED.format(seconds=seconds)}, status_code=429,
-                                    headers={"Retry-After": str(seconds)})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        if wait <= 0:
+            return False
+        seconds = math.ceil(wait)
+        response = JSONResponse({"error": messages.RATE_LIMITED.format(seconds=seconds)}, status_code=429,
+                                headers={"Retry-After": str(seconds)})
+        await response(scope, receive, send)
+        return True
 
     def take(self, client: str, now: float) -> float:
         """Spend one token of the client's bucket; return 0, or the seconds until a token is there."""
@@ -219,12 +215,24 @@ class RateLimit:
         return peer
 
 
+class RateLimit:
+    """Charges each question to the HTTP API (`/api/ask`, `/api/ask/stream`) to its client's bucket: past it,
+    429 with Retry-After and a "wait N seconds" message. The chat's questions are charged by `GradioGuard`,
+    which knows which of Gradio's calls asks one (loading the page or rating an answer does not)."""
+
+    def __init__(self, app: ASGIApp, limiter: Limiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and costs_an_answer(scope) and await self.limiter.refused(scope, receive, send):
+            return
+        await self.app(scope, receive, send)
+
+
 def costs_an_answer(scope: Scope) -> bool:
-    """Return True for the requests that start an answer: the API's questions and Gradio's calls."""
-    if scope["method"] != "POST":
-        return False
-    path = scope["path"]
-    return path in ASK_PATHS or bool(GRADIO_CALLS.match(path))
+    """Return True for the API's questions."""
+    return scope["method"] == "POST" and scope["path"] in ASK_PATHS
 
 
 def _address(text: str) -> str:

@@ -14,8 +14,8 @@ from ingest.settings import Settings
 from ui import api, docs, embed, messages
 from ui.chat import ChatPage, build_chat
 from ui.feedback import FeedbackStore, feedback_path
-from ui.gradio_guard import GradioGuard, endpoints
-from ui.limits import Admission, BodyLimit, RateLimit
+from ui.gradio_guard import GradioGuard, asking, endpoints
+from ui.limits import Admission, BodyLimit, Limiter, RateLimit
 from ui.security import BlockedRoutes, SecurityHeaders
 from ui.theme import CHAT_CSS, EMBED_CSS, EMBED_HEAD, PAGE_HEAD, theme
 
@@ -48,13 +48,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app.add_middleware(Admission, concurrency=settings.answer_concurrency, max_waiting=settings.max_queue_size,
                        body_timeout=settings.body_timeout)
     gradio_apps: dict[str, dict[str | int, int]] = {}  # filled below, once the chat apps are built
+    gradio_asking: dict[str, set[str | int]] = {}
+    limiter = Limiter(settings.rate_limit, settings.rate_burst, settings.trusted_proxies)
     # Values just past the chat's own limits reach it, which says so in the chat; far past them, 413 here.
     app.add_middleware(GradioGuard, apps=gradio_apps, max_value_chars=settings.max_history_chars,
                        max_total_chars=settings.max_history_chars + settings.max_question_chars,
-                       body_timeout=settings.body_timeout)
+                       body_timeout=settings.body_timeout, limiter=limiter, asking=gradio_asking)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
-    app.add_middleware(RateLimit, per_minute=settings.rate_limit, burst=settings.rate_burst,
-                       trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(RateLimit, limiter=limiter)
     app.add_middleware(BlockedRoutes)
     app.add_middleware(SecurityHeaders, frame_ancestors=embed.frame_ancestors(embed.allowed_origins(settings)))
     embed.install(app, settings)
@@ -80,6 +81,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     widget = build_chat(ChatPage(bot, feedback, embed=True), settings.answer_concurrency)
     page = build_chat(ChatPage(bot, feedback, embed=False), settings.answer_concurrency)
     gradio_apps.update({embed.EMBED_PATH: endpoints(widget), "": endpoints(page)})
+    gradio_asking.update({embed.EMBED_PATH: asking(widget), "": asking(page)})
     queue = {"default_concurrency_limit": settings.answer_concurrency, "max_size": settings.max_queue_size}
     # Starlette matches in order and "/" matches everything: the widget and all routes above come first.
     gr.mount_gradio_app(app, widget.queue(**queue), path=embed.EMBED_PATH,
