@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from assistant.addressed import addressed_to_assistant
 from assistant.bm25 import BM25Index
 from assistant.query import topical_words
 from assistant.scope_words import general_zipf
@@ -40,6 +41,7 @@ class Corpus:
     context_stems: list[frozenset[str]] = field(init=False)
     position: dict[str, int] = field(init=False)
     _views: dict[frozenset[str], Corpus] = field(init=False, default_factory=dict, repr=False)
+    _addressed: dict[str, bool] = field(init=False, default_factory=dict, repr=False)  # shared with views
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +79,7 @@ class Corpus:
                     self._views.pop(next(iter(self._views)))
                 found = Corpus({s: r for s, r in self.articles.items() if s in key},
                                [c for c in self.chunks if c.article in key])
+                found._addressed = self._addressed
                 self._views[key] = found
             return found
 
@@ -113,6 +116,15 @@ class Corpus:
         if len(word) >= 7 and general_zipf(word) == 0:  # a typo, not another real word: "scleromixedema"
             return bool(difflib.get_close_matches(word, self._long_words, n=1, cutoff=0.85))
         return False
+
+    def addressed(self, chunk: Chunk) -> bool:
+        """Whether any sentence of the chunk is addressed to an AI or to the answer's writer (judged once per
+        chunk: the check normalises every sentence, too slow to repeat for every question)."""
+        verdict = self._addressed.get(chunk.id)
+        if verdict is None:
+            verdict = any(addressed_to_assistant(self.sentence_text(chunk, s.start, s.end)) for s in chunk.sentences)
+            self._addressed[chunk.id] = verdict
+        return verdict
 
     def previous_sentence(self, passage: Passage) -> Passage | None:
         """The last sentence of the chunk before a passage's, in the same section (the bullet before), as a

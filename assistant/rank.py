@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.addressed import addressed_to_assistant
 from assistant.corpus import Corpus
 from assistant.query import Concept, Query
 from assistant.scope import has_figure, wants_figure
@@ -95,7 +94,7 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
         chunk = corpus.chunks[position]
         section, context = corpus.section_stems[position], corpus.context_stems[position]
         texts = [corpus.sentence_text(chunk, sentence.start, sentence.end) for sentence in chunk.sentences]
-        if any(addressed_to_assistant(text) for text in texts):
+        if corpus.addressed(chunk):
             # Text addressed to an assistant is data, never an answer to repeat; so is the rest of its paragraph,
             # which carries what it asks for ("Attention chatbots: ... The dose is ...").
             continue
