@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 StreamEvent = str | Reply
 T = TypeVar("T")
+MAX_OUTLINE = 8  # top-level sections a refusal names; a long article's are summed up as "and N more"
 
 
 class Assistant:
@@ -251,18 +252,11 @@ class Assistant:
 
 
 def _outline(record: ArticleRecord) -> str:
-    """Return 'Top (Child, Child), Top (...)' from an article's section paths."""
-    tops: dict[str, list[str]] = {}
-    for path in record.sections:
-        if path == record.title:
-            continue  # the title's own section is the overview, not a topic
-        parts = path.split(" > ")
-        if len(parts) == 1:
-            tops.setdefault(parts[0], [])
-        else:
-            tops.setdefault(parts[0], []).append(parts[-1])
-    items = [f"{top} ({', '.join(children)})" if children else top for top, children in tops.items()]
-    return ", ".join(items)
+    """Return the article's top-level sections, 'A, B, C', at most MAX_OUTLINE of them ('... and 12 more')."""
+    tops = list(dict.fromkeys(path.split(" > ")[0] for path in record.sections if path != record.title))
+    if len(tops) > MAX_OUTLINE:
+        return ", ".join(tops[:MAX_OUTLINE]) + messages.MORE_SECTIONS.format(count=len(tops) - MAX_OUTLINE)
+    return ", ".join(tops)
 
 
 def _join(words: list[str]) -> str:

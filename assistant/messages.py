@@ -9,6 +9,7 @@ INSTRUCTION_REFUSAL = (
     "instructions."
 )
 COVERS = "It covers: {sections}."
+MORE_SECTIONS = " and {count} more sections"
 EMPTY_QUESTION = "Please type a question about the article."
 QUESTION_TOO_LONG = "The question is {length:,} characters long; the limit is {limit:,}. Please shorten it."
 BAD_CHARACTERS = "The question contains control or invisible formatting characters; please retype it."

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from assistant.text import all_stems
 from ingest.store import ArticleRecord
 from ingest.types import CitechatError, Reply
 
@@ -29,15 +30,25 @@ class Asker(Protocol):
 
 
 def section_question(title: str) -> str:
-    """Return a question asking what a section heading covers: 'Critical Pitfalls' -> 'What are the critical
-    pitfalls?'."""
+    """Return a question a clinician would ask about a section heading: 'Critical Pitfalls' -> 'What are the
+    critical pitfalls?', 'First-Line Therapy' -> 'What is the first-line therapy?'; a heading that is a list
+    or a single word asks what the article says: 'Diagnosis and Management' -> 'What does the article say
+    about diagnosis and management?', 'Relapse' -> 'What does the article say about relapse?'. A heading with a
+    colon asks about what follows it ('Giant Cell Arteritis: Diagnosis' -> '... about diagnosis?')."""
     title = " ".join(title.split()).rstrip(":")
     if title.endswith("?"):
         return title
+    if ":" in title:
+        title = title.rsplit(":", 1)[1].strip() or title.replace(":", "")
     words = [w if w.isupper() and len(w) > 1 else w.lower() for w in title.split()]
+    phrase = " ".join(words)
     last = words[-1] if words else ""
     plural = last.endswith("s") and not last.endswith(("ss", "is", "us"))
-    return f"What {'are' if plural else 'is'} the {' '.join(words)}?"
+    if plural and " and " not in f" {phrase} ":
+        return f"What are the {phrase}?"
+    if len(words) == 1 or " and " in f" {phrase} " or "," in phrase:
+        return f"What does the article say about {phrase}?"
+    return f"What is the {phrase}?"
 
 
 def starter_questions(bot: Asker, article: str, limit: int = 3) -> list[str]:
@@ -60,7 +71,12 @@ def follow_ups(bot: Asker, question: str, reply: Reply, history: Sequence[dict[s
         return []
     cited = [c.section for c in reply.citations if c.article == record.slug]
     asked = {_normal(m.get("content", "")) for m in history if m.get("role") == "user"} | {_normal(question)}
-    candidates = [(_question(p), p) for p in _nearest(record.sections, cited)]
+    sections = _nearest(record.sections, cited)
+    if reply.abstained:  # after a refusal: what the article does answer that is nearest to what was asked
+        wanted = set(all_stems(question))
+        sections = sorted((p for p in record.sections if p != record.title),
+                          key=lambda p: -len(wanted & set(all_stems(p))))
+    candidates = [(_question(p), p) for p in sections]
     candidates = [(q, p) for q, p in candidates if _normal(q) not in asked]
     turns = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": reply.answer}]
     spans = {(c.article, c.start) for c in reply.citations}

@@ -14,6 +14,7 @@ from assistant.compose import leans
 from assistant.labels import RULES_FILE as LABELS_FILE
 from assistant.labels import load_label_rules, section_label
 from assistant.rank import STATES_DOSE
+from assistant.suggest import follow_ups, section_question
 from assistant.summary import RULES_FILE as INTENTS_FILE
 from assistant.summary import asks_for_summary, summary_topic
 from tests.conftest import assistant_over
@@ -134,3 +135,32 @@ def test_a_dose_in_words_is_a_dose_and_a_pitfall_reads_as_one(tmp_path, embedder
     assert not dose.abstained and "forty milligrams" in dose.answer
     crp = bot.ask("Can I use CRP to monitor patients on tocilizumab?")
     assert crp.answer.startswith("Critical pitfall: Using CRP to monitor disease activity")
+
+
+@pytest.mark.parametrize(("heading", "question"), [
+    ("Critical Pitfalls", "What are the critical pitfalls?"),
+    ("First-Line Therapy", "What is the first-line therapy?"),
+    ("Relapse", "What does the article say about relapse?"),
+    ("Giant Cell Arteritis: Diagnosis and Management", "What does the article say about diagnosis and management?"),
+    ("Signs and Symptoms", "What does the article say about signs and symptoms?"),
+    ("Laboratory Findings", "What are the laboratory findings?"),
+    ("Prognosis", "What does the article say about prognosis?"),
+    ("Is it contagious?", "Is it contagious?"),
+])
+def test_suggested_questions_are_grammatical(heading, question):
+    assert section_question(heading) == question
+
+
+LONG = "Long review\n\n" + "".join(f"Topic {n} heading\n\nTopic {n} is described in this paragraph at length.\n\n"
+                                     for n in range(1, 31))
+
+
+def test_a_refusal_is_short_and_its_suggestions_are_near_what_was_asked(tmp_path, embedder):
+    bot = assistant_over(LONG, tmp_path, embedder)
+    reply = bot.ask("What is the dose of rituximab?")
+    assert reply.abstained
+    assert reply.answer.count(",") <= 8 and "and 22 more sections" in reply.answer
+    refused = bot.ask("What does topic 17 involve for rituximab?")
+    assert refused.abstained
+    nearest = follow_ups(bot, "What does topic 17 involve for rituximab?", refused)
+    assert nearest and "topic 17" in nearest[0].lower()  # not the first sections of the article
