@@ -120,7 +120,11 @@ class ChatPage:
             yield {"status": status_html(messages.UNREADABLE_CONVERSATION, error=True)}
             return
         turns = conv.parse(conversation)
-        slug = article or None
+        records = self.records()
+        if not article and len(records) > 1:  # asked before the page opened its article: never all of them
+            yield {"status": status_html(messages.ARTICLE_NOT_OPEN, error=True)}
+            return
+        slug = article or next(iter(records), None)
         try:
             events = self.bot.stream(question or "", conv.history(turns), slug)
             first = next(events)
@@ -264,8 +268,10 @@ def build_chat(page: ChatPage, concurrency: int = 4) -> gr.Blocks:
     with gr.Blocks(title=messages.APP_TITLE, fill_width=embed) as demo:
         c: dict[str, Any] = {}
         c["header"] = gr.HTML(elem_id="cc-header")
+        # No article until the page has opened the one its address or its host names (see `load`): a question
+        # sent before that must not be answered from the first article in the list.
         c["article"] = gr.Dropdown(label=messages.ARTICLE_LABEL, choices=page.choices(), elem_id="cc-article-select",
-                                   visible=len(page.records()) > 1 and not embed, interactive=True)
+                                   value=None, visible=len(page.records()) > 1 and not embed, interactive=True)
         with gr.Row(equal_height=False, elem_id="cc-main"):
             with gr.Column(scale=3, min_width=300, elem_id="cc-chat-column"):
                 c["chatbot"] = gr.Chatbot(

@@ -20,6 +20,7 @@ FEEDBACK_NOT_SAVED = "Only answers can be rated."
 DISCLAIMER_SUMMARY = "Medical disclaimer"
 API_DOCS_LINK = "HTTP API"
 UNREADABLE_CONVERSATION = "This chat could not be read back; press “New chat” to start again."
+ARTICLE_NOT_OPEN = "The article is still opening; ask again in a moment (your question is kept)."
 UNKNOWN_ARTICLE_PARAM = "No article {slug!r} here; showing {title!r} instead."
 
 # HTTP API errors (the assistant's own CitechatError messages are passed through as they are).
