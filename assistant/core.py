@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 StreamEvent = str | Reply
 T = TypeVar("T")
 MAX_OUTLINE = 8  # top-level sections a refusal names; a long article's are summed up as "and N more"
+SHORT_OUTLINE = 12  # sections and subsections a refusal names all of, subsections in brackets
 
 
 class Assistant:
@@ -252,11 +253,22 @@ class Assistant:
 
 
 def _outline(record: ArticleRecord) -> str:
-    """Return the article's top-level sections, 'A, B, C', at most MAX_OUTLINE of them ('... and 12 more')."""
-    tops = list(dict.fromkeys(path.split(" > ")[0] for path in record.sections if path != record.title))
-    if len(tops) > MAX_OUTLINE:
-        return ", ".join(tops[:MAX_OUTLINE]) + messages.MORE_SECTIONS.format(count=len(tops) - MAX_OUTLINE)
-    return ", ".join(tops)
+    """Return what the article covers: 'Top (Child, Child), Top' for a short article, its top-level sections
+    only for a long one, at most MAX_OUTLINE of them ('... and 12 more sections')."""
+    tops: dict[str, list[str]] = {}
+    for path in record.sections:
+        if path == record.title:
+            continue  # the title's own section is the overview, not a topic
+        top, _, rest = path.partition(" > ")
+        tops.setdefault(top, [])
+        if rest:
+            tops[top].append(rest.rpartition(" > ")[2])
+    if len(tops) + sum(map(len, tops.values())) <= SHORT_OUTLINE:
+        return ", ".join(f"{top} ({', '.join(children)})" if children else top for top, children in tops.items())
+    names = list(tops)
+    if len(names) > MAX_OUTLINE:
+        return ", ".join(names[:MAX_OUTLINE]) + messages.MORE_SECTIONS.format(count=len(names) - MAX_OUTLINE)
+    return ", ".join(names)
 
 
 def _join(words: list[str]) -> str:
