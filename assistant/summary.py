@@ -1,7 +1,8 @@
 """Summary questions ("Summarize the article", "Key points?", "Give me an overview of the treatment").
 
-Answered with a few of the article's own sentences, cited: one per main section, each the section's most
-central sentence (the one sharing most of its words with the rest of its section), in reading order. A
+Answered with a few of the article's own sentences, cited: one per main section, each the most central of the
+section's opening sentences (the one sharing most of its words with the rest of its section), in reading
+order. A
 question naming a topic ("...of the treatment") keeps the sections whose headings name it. Which questions
 ask for a summary is data: rules/intents.toml, with the questions each side must take.
 """
@@ -28,6 +29,7 @@ RULES_FILE = Path(__file__).with_name("rules") / "intents.toml"
 MAX_SECTIONS = 6  # sentences in a summary at most: one per main section
 MIN_PARTS = 3  # fewer main sections than this: their subsections, or runs of sentences, are the parts
 MIN_WORDS = 6  # shorter sentences (headings run into text, "Yes.") say too little to stand for a section
+LEAD_SENTENCES = 3  # a part's opening sentences, among which its most central one is chosen
 SKIPPED_SECTIONS = re.compile(r"^\s*(references|bibliography|acknowledg\w*|funding|conflicts?\s+of\s+interest|"
                               r"competing\s+interests?|disclaimer|professional\s+medical\s+disclaimer|"
                               r"author\s+contributions?|supplementary\s+material)\b", re.IGNORECASE)
@@ -100,12 +102,13 @@ def _skipped(section: str) -> bool:
 
 def _central(items: Sequence[tuple[Chunk, Sentence, str]]) -> Passage | None:
     """The sentence of a section sharing most of its words with the section's other sentences."""
-    candidates = [(chunk, sentence, text, frozenset(terms(text))) for chunk, sentence, text in items
-                  if len(text.split()) >= MIN_WORDS and not leans(text) and not addressed_to_assistant(text)]
-    if not candidates:
+    eligible = [(chunk, sentence, text, frozenset(terms(text))) for chunk, sentence, text in items
+                if len(text.split()) >= MIN_WORDS and not leans(text) and not addressed_to_assistant(text)]
+    if not eligible:
         return None
+    candidates = eligible[:LEAD_SENTENCES]  # a section states its point first: the most central of its opening
     counts: dict[str, int] = {}
-    for *_, stems in candidates:
+    for *_, stems in eligible:
         for s in stems:
             counts[s] = counts.get(s, 0) + 1
 

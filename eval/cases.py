@@ -6,11 +6,12 @@ is a conversation:
 
     {"id": "followup-001", "split": "dev" | "test", "category": "followup", "article": "scleromyxedema",
      "turns": [{"question": "...", "answerable": true, "gold": ["exact article quote", ...],
-                "facts": ["2 g/kg", "IVIG|intravenous immunoglobulin", ...]}, ...]}
+                "facts": ["2 g/kg", "IVIG|intravenous immunoglobulin", ...], "lead": "2 g/kg"}, ...]}
 
 An answerable turn names its gold evidence (exact substrings of the cleaned article text, the text that
 citation spans slice) and the facts a correct answer must state (`a|b`: either wording counts). An
-unanswerable turn has `"answerable": false` and no gold or facts. `note` is an optional free-text field.
+unanswerable turn has `"answerable": false` and no gold or facts. `lead`, optional, is a fact the answer's first
+sentence must state (the answer leads with it). `note` is an optional free-text field.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SPLITS = ("dev", "test")
 DEFAULT_CASES = Path(__file__).parent / "cases" / "scleromyxedema.jsonl"
 
 _CASE_KEYS = {"id", "split", "category", "article", "turns", "note"}
-_TURN_KEYS = {"question", "answerable", "gold", "facts", "note"}
+_TURN_KEYS = {"question", "answerable", "gold", "facts", "lead", "note"}
 
 
 class CaseFileError(CitechatError):
@@ -53,6 +54,7 @@ class Turn:
     gold: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
     spans: tuple[Span, ...] = ()  # every occurrence of every gold quote, filled in by `locate_gold`
+    lead: str = ""  # a fact the answer's first sentence must state ("monthly" for "How often?")
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def locate_gold(cases: list[Case], articles: Mapping[str, str]) -> list[Case]:
                         f"text of {case.article!r}: {quote[:80]!r}. Quote the article exactly, without its "
                         "reference numbers.")
                 spans.extend(found)
-            turns.append(Turn(turn.question, turn.answerable, turn.gold, turn.facts, tuple(spans)))
+            turns.append(Turn(turn.question, turn.answerable, turn.gold, turn.facts, tuple(spans), turn.lead))
         located.append(Case(case.id, case.split, case.category, case.article, tuple(turns), case.line, case.note))
     return located
 
@@ -214,7 +216,10 @@ def _turn(record: Any, where: str) -> Turn:
         raise CaseFileError(f"{where}: an unanswerable turn has no gold quotes or facts.")
     if any(not alternative.strip() for fact in facts for alternative in fact.split("|")):
         raise CaseFileError(f"{where}: a fact has an empty alternative (write 'a|b', not 'a|').")
-    return Turn(question=question, answerable=answerable, gold=gold, facts=facts)
+    lead = record.get("lead", "")
+    if not isinstance(lead, str) or (lead and not answerable):
+        raise CaseFileError(f"{where}: 'lead' is a fact (text) the first sentence of an answer must state.")
+    return Turn(question=question, answerable=answerable, gold=gold, facts=facts, lead=lead)
 
 
 def _text(record: dict[str, Any], key: str, where: str) -> str:

@@ -52,7 +52,7 @@ def run_cases(bot: Assistant, cases: Sequence[Case], clock: Callable[[], float] 
                 case_id=case.id, turn=index, split=case.split, category=case.category, article=case.article,
                 question=turn.question, answerable=turn.answerable, facts=turn.facts,
                 gold=tuple((case.article, s.start, s.end) for s in turn.spans), reply=reply, latency=latency,
-                retrieved_alone=_located(alone), retrieved_history=_located(with_history),
+                retrieved_alone=_located(alone), retrieved_history=_located(with_history), lead=turn.lead,
             )
             scores.append(score_turn(record, articles, known=[titles[case.article]]))
             history += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": reply.answer}]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from assistant import Reply
 from assistant.compose import labelled
+from assistant.summary import asks_for_summary
 from assistant.support import support
 from eval import metrics
 from eval.metrics import CitationScores, Located
@@ -32,6 +33,7 @@ class TurnRecord:
     latency: float  # seconds for the ask
     retrieved_alone: tuple[Located, ...] = ()  # last question only, no history
     retrieved_history: tuple[Located, ...] = ()  # with the conversation so far
+    lead: str = ""  # a fact the answer's first sentence must state
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ def score_turn(record: TurnRecord, articles: Mapping[str, str], known: Sequence[
         failures.append("answered an unanswerable question")
     if record.answerable and not reply.abstained:
         failures += [f"fact not stated: {f}" for f, ok in zip(record.facts, stated, strict=True) if not ok]
+        first = metrics.statements(reply.answer)[:1]
+        if record.lead and not (first and metrics.fact_stated(first[0].text, record.lead)):
+            failures.append(f"does not lead with: {record.lead}")
     if citation_scores is not None:
         for verdict in citation_scores.verdicts:
             if not verdict.supported:
@@ -95,7 +100,8 @@ def summarize(scores: Sequence[TurnScore]) -> dict[str, float]:
     turn measures (retrieval without gold, abstention without unanswerable turns...) is left out."""
     answerable = [s for s in scores if s.record.answerable]
     unanswerable = [s for s in scores if not s.record.answerable]
-    with_gold = [s for s in answerable if s.record.gold]
+    # A summary question is answered without ranking (one sentence per section): retrieval does not apply.
+    with_gold = [s for s in answerable if s.record.gold and not asks_for_summary(s.record.question)]
     answered = [s.citations for s in scores if s.citations is not None]
     summary: dict[str, float] = {}
     followups = [s for s in with_gold if s.record.turn > 1]
