@@ -42,6 +42,10 @@ def post(url: str, path: str, body: Any) -> httpx.Response:
     ("/gradio_api/call/respond", {"data": ["What dose?"]}, 422, "takes 3 values"),
     ("/gradio_api/queue/join", {"data": [], "fn_index": 9999, "session_hash": "x"}, 404,
      messages.GRADIO_NO_ENDPOINT),
+    ("/gradio_api/queue/join", {"data": [], "fn_index": [1, 2], "session_hash": "x"}, 404,
+     messages.GRADIO_NO_ENDPOINT),
+    ("/gradio_api/queue/join", {"data": [], "fn_index": True, "session_hash": "x"}, 404,
+     messages.GRADIO_NO_ENDPOINT),
     ("/gradio_api/api/respond", {"nothing": 1}, 422, messages.GRADIO_NO_DATA),
     ("/gradio_api/api/respond", [1, 2], 422, messages.GRADIO_NO_DATA),
 ])

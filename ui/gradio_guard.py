@@ -87,7 +87,7 @@ class GradioGuard:
             return 422, messages.GRADIO_NO_DATA
         functions = self.apps.get(call.group("mount") or "", {})
         key: str | int | None = call.group("name") or payload.get("fn_index")
-        if key is None or isinstance(key, bool) or key not in functions:
+        if not isinstance(key, str | int) or isinstance(key, bool) or key not in functions:
             return 404, messages.GRADIO_NO_ENDPOINT
         if len(payload["data"]) != functions[key]:
             return 422, messages.GRADIO_VALUES.format(expected=functions[key], got=len(payload["data"]))

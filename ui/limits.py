@@ -98,12 +98,14 @@ class Admission:
             await self.app(scope, receive, send)
             return
         slots = self.slots()
-        if slots.locked() and self.waiting >= self.max_waiting:
-            response = JSONResponse({"error": messages.BUSY}, status_code=503, headers={"Retry-After": RETRY_AFTER})
-            await response(scope, receive, send)
+        if self._full(slots):  # refused before its body is read: an overload costs no bandwidth
+            await self._busy(scope, receive, send)
             return
         body = await self._read_body(scope, receive, send)
         if body is None:
+            return
+        if self._full(slots):  # the places filled while the body arrived
+            await self._busy(scope, receive, send)
             return
         self.waiting += 1
         try:
@@ -114,6 +116,13 @@ class Admission:
             await self.app(scope, replay(body, receive), send)
         finally:
             slots.release()
+
+    def _full(self, slots: asyncio.Semaphore) -> bool:
+        return slots.locked() and self.waiting >= self.max_waiting
+
+    async def _busy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"error": messages.BUSY}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+        await response(scope, receive, send)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """Return the whole request body, or answer 408 (too slow) or 413 (too large) and return None."""
