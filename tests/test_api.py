@@ -129,7 +129,8 @@ def test_bad_requests_get_a_4xx_with_a_clear_message(client, path, body, status,
     assert expected in error(response)
 
 
-@pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'"What dose?"', b'{"question": "dose"'])
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'"What dose?"', b'{"question": "dose"',
+                                 b"[" * 100_000 + b"]" * 100_000])
 def test_bodies_that_are_not_a_json_object_get_400(client, raw):
     response = client.post("/api/ask", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 400

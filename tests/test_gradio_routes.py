@@ -58,6 +58,15 @@ def test_malformed_calls_get_a_json_4xx_and_no_traceback(url, path, body, status
     assert "Traceback" not in out + err and not any(r.exc_info for r in caplog.records)
 
 
+def test_json_nested_too_deep_is_a_400(url, capfd):
+    deep = "[" * 100_000 + "]" * 100_000
+    for path in ("/gradio_api/queue/join", "/gradio_api/api/respond"):
+        response = httpx.post(url + path, content=deep, headers={"content-type": "application/json"}, timeout=30)
+        assert response.status_code == 400 and response.json()["error"] == messages.GRADIO_NOT_JSON
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
 def test_a_huge_value_is_refused_not_echoed(url, capfd):
     response = post(url, "/gradio_api/api/respond", {"data": ["x" * 1_000_000, [], SLUG]})
     assert response.status_code == 413

@@ -39,6 +39,7 @@ class Turn(BaseModel):
 
 
 MAX_SLUG_CHARS = 200  # an article's slug; longer is no slug
+FASTAPI_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words when its JSON parser gives up
 
 
 class AskRequest(BaseModel):
@@ -239,6 +240,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and str(exc.detail) == FASTAPI_UNPARSABLE:  # e.g. arrays nested 100,000 deep
+            return JSONResponse({"error": messages.NOT_JSON.format(example=messages.ASK_EXAMPLE)}, status_code=400)
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)

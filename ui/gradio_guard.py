@@ -81,7 +81,7 @@ class GradioGuard:
         """Return (status, message) when the call must not reach Gradio, else None."""
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: arrays nested 100,000 deep
             return 400, messages.GRADIO_NOT_JSON
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             return 422, messages.GRADIO_NO_DATA
