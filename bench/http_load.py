@@ -98,8 +98,9 @@ def run(runs: int, concurrency: tuple[int, ...] = (8, 32), per_client: int = 25)
         home = Path(tmp)
         prepare(home)
         port = free_port()
+        # Every benchmark client is 127.0.0.1: the per-client rate limit would measure itself, not the server.
         process = subprocess.Popen([CITECHAT, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env(CITECHAT_HOME=str(home)))
+                                   stderr=subprocess.DEVNULL, env=env(CITECHAT_HOME=str(home), CITECHAT_RATE_LIMIT="0"))
         try:
             _wait_healthy(port, process)
             asyncio.run(_round(port, 4, 40))  # warm-up: worker threads, caches (untimed)
