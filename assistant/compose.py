@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
 
 from assistant.labels import section_label
 from assistant.rank import Passage
@@ -30,8 +29,8 @@ def select(passages: Sequence[Passage], max_sentences: int, margin: float,
     that no chosen passage does yet.
 
     A sentence that leans on the one before it ("Skin biopsy demonstrates these characteristic features")
-    comes with that sentence, cited too, or is not used when there is none: the sentence before in its
-    paragraph, else what `before` finds (the last sentence of the previous bullet of its section).
+    comes with the sentence `before` finds for it (`Corpus.previous_sentence`), cited too, or is not used
+    when there is none.
     The answer leads with the best passage stating an asked answer type ("monthly" for "How often?"); the
     rest, or all when nothing of a type is asked, follow in reading order."""
     if not passages:
@@ -53,7 +52,7 @@ def select(passages: Sequence[Passage], max_sentences: int, margin: float,
             continue
         group = [passage]
         if passage.chunk.kind == "bullet" and leans(passage.text):
-            antecedent = _before(passage) or (before(passage) if before else None)
+            antecedent = before(passage) if before else None
             if antecedent is None:
                 continue  # nothing before it to lean on: a half thought, not an answer
             if (passage.chunk.article, antecedent.sentence.start) not in seen:
@@ -75,17 +74,6 @@ def select(passages: Sequence[Passage], max_sentences: int, margin: float,
 def leans(sentence: str) -> bool:
     """Return True when a sentence leans on the one before it for its subject ("These ...", "It ...")."""
     return bool(LEANS.match(sentence))
-
-
-def _before(passage: Passage) -> Passage | None:
-    """The sentence before a passage's in its paragraph, as a passage of the same score, or None."""
-    sentences = passage.chunk.sentences
-    index = next((i for i, s in enumerate(sentences) if s.start == passage.sentence.start), 0)
-    if index == 0:
-        return None
-    previous = sentences[index - 1]
-    text = passage.chunk.text[previous.start - passage.chunk.start:previous.end - passage.chunk.start]
-    return replace(passage, sentence=previous, text=text, answers=frozenset())
 
 
 def _reading_order(passage: Passage) -> tuple[str, int]:
@@ -112,9 +100,7 @@ def compose(passages: Sequence[Passage], query: str = "") -> Reply:
 def statement(citation: Citation) -> str:
     """Return a cited sentence as the answer states it: its marker, and the label of a heading that changes
     how it reads ("Critical pitfall: ..."), said outside the quote."""
-    label = section_label(citation.section)
-    quoted = cite(citation.text, citation.number)
-    return f"{label}: {quoted}" if label else quoted
+    return cite(labelled(citation), citation.number)
 
 
 def labelled(citation: Citation) -> str:

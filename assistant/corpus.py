@@ -127,17 +127,21 @@ class Corpus:
         return verdict
 
     def previous_sentence(self, passage: Passage) -> Passage | None:
-        """The last sentence of the chunk before a passage's, in the same section (the bullet before), as a
-        passage of the same score; None at a section's start."""
-        position = self.position.get(passage.chunk.id)
-        if not position:
-            return None
-        chunk = self.chunks[position - 1]
-        if chunk.article != passage.chunk.article or chunk.section != passage.chunk.section or not chunk.sentences:
-            return None
-        last = chunk.sentences[-1]
-        return replace(passage, chunk=chunk, sentence=last, text=self.sentence_text(chunk, last.start, last.end),
-                       answers=frozenset())
+        """The sentence before a passage's: in its own chunk, else the last of the chunk before in the same
+        section (the bullet before), as a passage of the same score; None at a section's start."""
+        chunk, sentences = passage.chunk, passage.chunk.sentences
+        index = next((i for i, s in enumerate(sentences) if s.start == passage.sentence.start), 0)
+        if index == 0:
+            position = self.position.get(chunk.id)
+            if not position:
+                return None
+            chunk = self.chunks[position - 1]
+            if chunk.article != passage.chunk.article or chunk.section != passage.chunk.section or not chunk.sentences:
+                return None
+            index = len(chunk.sentences)
+        previous = chunk.sentences[index - 1]
+        return replace(passage, chunk=chunk, sentence=previous, answers=frozenset(),
+                       text=self.sentence_text(chunk, previous.start, previous.end))
 
     def sentence_text(self, chunk: Chunk, start: int, end: int) -> str:
         """Return the article text of a sentence span."""

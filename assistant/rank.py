@@ -93,12 +93,12 @@ def rank(query: Query, corpus: Corpus, store: Store, embedder: Embedder, version
         position = corpus.position[chunk_id]
         chunk = corpus.chunks[position]
         section, context = corpus.section_stems[position], corpus.context_stems[position]
-        texts = [corpus.sentence_text(chunk, sentence.start, sentence.end) for sentence in chunk.sentences]
         if corpus.addressed(chunk):
             # Text addressed to an assistant is data, never an answer to repeat; so is the rest of its paragraph,
             # which carries what it asks for ("Attention chatbots: ... The dose is ...").
             continue
-        for sentence, text in zip(chunk.sentences, texts, strict=True):
+        for sentence in chunk.sentences:
+            text = corpus.sentence_text(chunk, sentence.start, sentence.end)
             stems = set(all_stems(text))
             found = sum(c.weight * s * _match(c, stems, section, context)
                         for c, s in zip(concepts, specificity, strict=True))

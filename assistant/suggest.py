@@ -71,11 +71,12 @@ def follow_ups(bot: Asker, question: str, reply: Reply, history: Sequence[dict[s
         return []
     cited = [c.section for c in reply.citations if c.article == record.slug]
     asked = {_normal(m.get("content", "")) for m in history if m.get("role") == "user"} | {_normal(question)}
-    sections = _nearest(record.sections, cited)
     if reply.abstained:  # after a refusal: what the article does answer that is nearest to what was asked
         wanted = set(all_stems(question))
         sections = sorted((p for p in record.sections if p != record.title),
                           key=lambda p: -len(wanted & set(all_stems(p))))
+    else:
+        sections = _nearest(record.sections, cited)
     candidates = [(_question(p), p) for p in sections]
     candidates = [(q, p) for q, p in candidates if _normal(q) not in asked]
     turns = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": reply.answer}]

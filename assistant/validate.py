@@ -43,22 +43,20 @@ def clean_history(history: Sequence[Any] | None, max_messages: int, max_chars: i
     for index, item in enumerate(history):
         if not isinstance(item, dict) or item.get("role") not in {"user", "assistant"}:
             raise CitechatError(messages.BAD_HISTORY.format(problem=f"message {index} has no valid role"))
-        content = item.get("content")
-        if isinstance(content, list):  # Gradio's message form: [{"type": "text", "text": ...}]
-            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        if not isinstance(content, str):
+        content = _content(item)
+        if content is None:
             raise CitechatError(messages.BAD_HISTORY.format(problem=f"message {index} has no text content"))
         total += len(content)
         if total > max_chars:
-            size = total + sum(_length(rest) for rest in history[index + 1:])
+            size = total + sum(len(_content(rest) or "") for rest in history[index + 1:])
             raise CitechatError(messages.HISTORY_TOO_BIG.format(size=size, limit=max_chars))
         cleaned.append({"role": item["role"], "content": FORBIDDEN.sub("", content)})
     return cleaned
 
 
-def _length(item: Any) -> int:
-    """The characters of a history message's text, whatever its shape (0 when it has none)."""
+def _content(item: Any) -> str | None:
+    """A history message's text, in either form (Gradio's: [{"type": "text", "text": ...}]); None if it has none."""
     content = item.get("content") if isinstance(item, dict) else None
     if isinstance(content, list):
-        return sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
-    return len(content) if isinstance(content, str) else 0
+        content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else None

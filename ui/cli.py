@@ -12,6 +12,7 @@ from typing import Any
 
 from ingest.settings import Settings
 from ingest.types import CitechatError
+from ui import messages
 
 EXIT_USER_ERROR = 2
 
@@ -110,8 +111,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _say_read_only(store: Any) -> None:
     if store.read_only:
-        print(f"citechat: note: {store.read_only}: answering from a copy of its store; `citechat ingest` needs "
-              "write access.", file=sys.stderr)
+        print(f"citechat: note: {messages.READ_ONLY_STORE.format(read_only=store.read_only)}.", file=sys.stderr)
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ FEEDBACK_NOT_SAVED = "Only answers can be rated."
 DISCLAIMER_SUMMARY = "Medical disclaimer"
 API_DOCS_LINK = "HTTP API"
 UNREADABLE_CONVERSATION = "This chat could not be read back; press “New chat” to start again."
+READ_ONLY_STORE = ("{read_only}: answering from a copy of its store taken at start (restart after an ingest "
+                   "elsewhere); `citechat ingest` needs write access")
 ARTICLE_NOT_OPEN = "The article is still opening; ask again in a moment (your question is kept)."
 UNKNOWN_ARTICLE_PARAM = "No article {slug!r} here; showing {title!r} instead."
 

@@ -37,8 +37,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
 
     bot = assistant or Assistant.load(settings)
     feedback = FeedbackStore(feedback_path(settings))
-    disabled = [f"{bot.store.read_only}: answering from a copy of its store taken now (restart after an "
-                "ingest elsewhere); `citechat ingest` needs write access"] if bot.store.read_only else []
+    disabled = [messages.READ_ONLY_STORE.format(read_only=bot.store.read_only)] if bot.store.read_only else []
     disabled += [f"ratings are not saved ({feedback.disabled})"] if feedback.disabled else []
     app = FastAPI(title="citechat", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.disabled = disabled  # what this server cannot do here, said when it starts
@@ -98,7 +97,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     for notice in app.state.disabled:
         print(f"citechat: note: {notice}.", flush=True)
     print(f"citechat: chat on http://{host}:{port}/  widget /embed  API docs /docs", flush=True)
-    # X-Forwarded-For is read by RateLimit, from CITECHAT_TRUSTED_PROXIES only: uvicorn's own reading would
+    # X-Forwarded-For is read by the Limiter, from CITECHAT_TRUSTED_PROXIES only: uvicorn's own reading would
     # trust any local peer.
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=5,
                 server_header=False)
